@@ -1,0 +1,165 @@
+"""``detector-pix``: o ponto de entrada local único (broker Kafka, notebooks, simulador, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from plataforma.config import (
+    CAMPOS,
+    PREFIXO_AMBIENTE,
+    RAIZ_PROJETO,
+    Configuracao,
+    ErroDeConfiguracao,
+    carregar_configuracao,
+)
+from plataforma.erros import ErroDeAmbiente
+
+NOTEBOOKS = {
+    "ingestao": RAIZ_PROJETO / "ingestao" / "notebook_ingestao.py",
+    "processamento": RAIZ_PROJETO / "processamento" / "notebook_processamento.py",
+    "modelo": RAIZ_PROJETO / "machine_learning" / "notebook_modelo.py",
+}
+
+
+def _pares(valores: Sequence[str]) -> dict[str, str]:
+    pares: dict[str, str] = {}
+    for item in valores:
+        chave, sep, valor = item.partition("=")
+        if not sep:
+            raise ErroDeConfiguracao(f"Use -D parametro=valor; recebido {item!r}.")
+        pares[chave.strip()] = valor
+    return pares
+
+
+def _configuracao(args: argparse.Namespace) -> Configuracao:
+    return carregar_configuracao(_pares(args.definir), arquivo=args.config)
+
+
+# kafka ---------------------------------------------------------------------------------------------
+def _cmd_kafka(args: argparse.Namespace) -> int:
+    from plataforma.kafka_local import BrokerKafkaLocal
+
+    broker = BrokerKafkaLocal(_configuracao(args))
+    if args.acao == "iniciar":
+        print(f"Iniciando o broker Kafka local em {broker.bootstrap} (dados em {broker.pasta})...")
+        print(broker.iniciar().descrever())
+        return 0
+    if args.acao == "parar":
+        parou = broker.parar()
+        print(f"Broker em {broker.bootstrap} parado; porta liberada." if parou else "Nenhum broker local rodando.")
+        return 0
+    status = broker.status()
+    print(status.descrever())
+    return 0 if status.vivo else 3
+
+
+# executar ------------------------------------------------------------------------------------------
+def executar_notebook(nome: str, parametros: dict[str, str]) -> None:
+    """Roda o notebook como um arquivo Python comum; os parâmetros chegam como os widgets chegariam."""
+    caminho = NOTEBOOKS[nome]
+    for chave, valor in parametros.items():
+        os.environ[PREFIXO_AMBIENTE + chave.upper()] = valor
+    runpy.run_path(str(caminho), run_name="__main__")
+
+
+def _cmd_executar(args: argparse.Namespace) -> int:
+    parametros = dict(_pares(args.definir))
+    carregar_configuracao(parametros, arquivo=args.config)  # valida antes de subir o Spark
+    if args.config:
+        os.environ[f"{PREFIXO_AMBIENTE}CONFIG"] = str(Path(args.config).resolve())
+    parametros["disponivel"] = "sim" if args.disponivel else "nao"
+    if args.modo:
+        parametros["modo"] = args.modo
+    try:
+        executar_notebook(args.notebook, parametros)
+    except KeyboardInterrupt:
+        print("\nInterrompido; o checkpoint garante que a próxima execução continua de onde parou.")
+        return 130
+    return 0
+
+
+# info ----------------------------------------------------------------------------------------------
+def _cmd_info(args: argparse.Namespace) -> int:
+    from plataforma.mlflow_local import comando_ui
+    from plataforma.tabelas import TABELAS, tabela
+
+    cfg = _configuracao(args)
+    print(f"Kafka: {cfg.kafka_bootstrap} ({cfg.kafka_protocolo}); tópicos: {', '.join(cfg.topicos)}")
+    print(f"Dados locais: {cfg.pasta_dados}")
+    print(f"Checkpoints: {cfg.pasta_checkpoints}")
+    for nome in TABELAS:
+        t = tabela(cfg, nome)
+        print(f"  {nome}: {t.nome_uc or t.caminho}")
+    print(f"MLflow tracking: {cfg.uri_tracking}\nMLflow registro: {cfg.uri_registro}")
+    print(f"Modelo: {cfg.nome_modelo_registrado}\nPushgateway: {cfg.pushgateway_url}")
+    print(f"Para navegar pelos experimentos: {comando_ui(cfg)}")
+    return 0
+
+
+# preparar ------------------------------------------------------------------------------------------
+def _cmd_preparar(args: argparse.Namespace) -> int:
+    """Baixa os jars (Kafka, conector Kafka do Spark, Delta) para o cache; depois, nada de rede."""
+    from plataforma.kafka_local import resolver_jars
+    from plataforma.spark import obter_spark
+
+    cfg = _configuracao(args)
+    jars = resolver_jars()
+    print(f"Kafka: {len(jars)} jars em {jars[0].parent}")
+    spark = obter_spark(cfg, nome_app="detector-pix-preparar")
+    print(f"Spark {spark.version} com Delta e conector Kafka prontos (cache do Ivy).")
+    spark.stop()
+    return 0
+
+
+def construir_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="detector-pix",
+        description="Detecção de fraudes no Pix em tempo real: ambiente local e execução dos notebooks.",
+    )
+    parser.add_argument("--config", help="arquivo TOML de configuração (padrão: ./detector-pix.toml, se existir)")
+    parser.add_argument(
+        "-D", "--definir", action="append", default=[], metavar="PARAMETRO=VALOR",
+        help=f"sobrescreve um parâmetro da configuração; aceitos: {', '.join(CAMPOS)}",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="comando", required=True, metavar="COMANDO")
+
+    kafka = sub.add_parser("kafka", help="gerencia o broker Kafka local (KRaft, um nó)")
+    kafka.add_argument("acao", choices=["iniciar", "parar", "status"], help="o que fazer com o broker")
+    kafka.set_defaults(func=_cmd_kafka)
+
+    executar = sub.add_parser("executar", help="roda um notebook localmente, como um job do Databricks")
+    executar.add_argument("notebook", choices=sorted(NOTEBOOKS), help="qual notebook")
+    executar.add_argument(
+        "--disponivel", action="store_true",
+        help="processa o que já está disponível (Kafka/bronze) e para, em vez de rodar até ser interrompido",
+    )  # fmt: skip
+    executar.add_argument("--modo", help="modo do notebook do modelo (ex.: treinar, pontuar)")
+    executar.set_defaults(func=_cmd_executar)
+
+    info = sub.add_parser("info", help="mostra onde ficam dados, tabelas, checkpoints e o MLflow")
+    info.set_defaults(func=_cmd_info)
+
+    preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
+    preparar.set_defaults(func=_cmd_preparar)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = construir_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ErroDeConfiguracao as erro:
+        print(f"erro de configuração: {erro}", file=sys.stderr)
+        return 2
+    except ErroDeAmbiente as erro:
+        print(f"erro: {erro}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Opções de conexão ao Kafka derivadas da configuração, para o Spark e para clientes Python.
+
+Um só lugar monta SASL/SSL: a senha vem da configuração (que a leu de um segredo) e nunca é escrita
+em arquivo nem em log.
+"""
+
+from __future__ import annotations
+
+from plataforma.config import Configuracao, em_databricks
+
+_MODULOS_LOGIN = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def opcoes_kafka_spark(cfg: Configuracao) -> dict[str, str]:
+    """Opções ``kafka.*`` para ``readStream``/``writeStream`` do conector Kafka do Spark."""
+    opcoes = {"kafka.bootstrap.servers": cfg.kafka_bootstrap, "kafka.security.protocol": cfg.kafka_protocolo}
+    if cfg.kafka_protocolo.startswith("SASL"):
+        modulo = _MODULOS_LOGIN[cfg.kafka_sasl_mecanismo]
+        if em_databricks():  # o runtime do Databricks sombreia as classes do cliente Kafka
+            modulo = f"kafkashaded.{modulo}"
+        opcoes["kafka.sasl.mechanism"] = cfg.kafka_sasl_mecanismo
+        opcoes["kafka.sasl.jaas.config"] = (
+            f'{modulo} required username="{cfg.kafka_usuario}" password="{cfg.kafka_senha}";'
+        )
+    return opcoes
+
+
+def opcoes_cliente_kafka(cfg: Configuracao) -> dict[str, str]:
+    """Configuração do librdkafka (confluent-kafka) para produtores e administração."""
+    opcoes = {"bootstrap.servers": cfg.kafka_bootstrap, "security.protocol": cfg.kafka_protocolo}
+    if cfg.kafka_protocolo.startswith("SASL"):
+        opcoes |= {
+            "sasl.mechanisms": cfg.kafka_sasl_mecanismo,
+            "sasl.username": cfg.kafka_usuario or "",
+            "sasl.password": cfg.kafka_senha or "",
+        }
+    return opcoes

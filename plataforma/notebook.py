@@ -1,0 +1,63 @@
+"""O que todo notebook faz na primeira célula: achar o Spark, ler widgets e montar a configuração.
+
+No Databricks os parâmetros chegam por ``dbutils.widgets`` (e pelos parâmetros do job); localmente,
+pelas mesmas chaves em variáveis de ambiente ``DETECTOR_PIX_<NOME>``, que é como o
+``detector-pix executar`` os repassa.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from plataforma.config import (
+    PREFIXO_AMBIENTE,
+    Configuracao,
+    ErroDeConfiguracao,
+    carregar_configuracao,
+    carregar_de_widgets,
+)
+
+
+@dataclass
+class Contexto:
+    spark: Any
+    cfg: Configuracao
+    dbutils: Any | None
+
+    @property
+    def em_databricks(self) -> bool:
+        return self.dbutils is not None
+
+    def parametro(self, nome: str, padrao: str, opcoes: Sequence[str] | None = None, rotulo: str = "") -> str:
+        """Um parâmetro próprio do notebook (ex.: ``modo``), validado contra ``opcoes``."""
+        if self.dbutils is not None:
+            if opcoes:
+                self.dbutils.widgets.dropdown(nome, padrao, list(opcoes), rotulo or nome)
+            else:
+                self.dbutils.widgets.text(nome, padrao, rotulo or nome)
+            valor, origem = self.dbutils.widgets.get(nome), f"widget '{nome}'"
+        else:
+            chave = PREFIXO_AMBIENTE + nome.upper()
+            valor, origem = os.environ.get(chave, padrao), f"variável de ambiente {chave}"
+        if opcoes and valor not in opcoes:
+            raise ErroDeConfiguracao(
+                f"Valor inválido para '{nome}': {valor!r} (origem: {origem}). Valores aceitos: {', '.join(opcoes)}."
+            )
+        return valor
+
+    def sim_ou_nao(self, nome: str, padrao: bool = False, rotulo: str = "") -> bool:
+        return self.parametro(nome, "sim" if padrao else "nao", ("sim", "nao"), rotulo) == "sim"
+
+
+def iniciar_notebook(namespace: dict[str, Any], nome_app: str) -> Contexto:
+    """Recebe ``globals()`` do notebook: no Databricks lá estão ``spark`` e ``dbutils``."""
+    dbutils = namespace.get("dbutils")
+    if dbutils is not None:  # pragma: no cover - só no Databricks
+        return Contexto(namespace["spark"], carregar_de_widgets(dbutils), dbutils)
+    from plataforma.spark import obter_spark
+
+    cfg = carregar_configuracao()
+    return Contexto(obter_spark(cfg, nome_app=nome_app), cfg, None)

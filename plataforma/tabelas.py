@@ -1,0 +1,70 @@
+"""Onde cada tabela mora: pasta Delta local ou nome do Unity Catalog, com a mesma chamada.
+
+As etapas pedem uma tabela pelo nome lógico (``bronze_transacoes``) e não sabem se estão num laptop
+ou num workspace; é isso que mantém o mesmo código nos dois lugares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from plataforma.config import Configuracao
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+
+TABELAS = (
+    "bronze_transacoes",
+    "bronze_med",
+    "silver_transacoes",
+    "silver_quarentena",
+    "silver_med",
+    "gold_features",
+    "gold_decisoes",
+)
+
+
+@dataclass(frozen=True)
+class Tabela:
+    """Referência a uma tabela Delta: ``nome_uc`` no Databricks, ``caminho`` localmente."""
+
+    nome: str
+    nome_uc: str | None
+    caminho: str | None
+
+    @property
+    def identificador_sql(self) -> str:
+        return self.nome_uc or f"delta.`{self.caminho}`"
+
+    def ler(self, spark: SparkSession) -> DataFrame:
+        return spark.read.table(self.nome_uc) if self.nome_uc else spark.read.format("delta").load(self.caminho)
+
+    def ler_stream(self, spark: SparkSession) -> DataFrame:
+        leitor = spark.readStream.format("delta")
+        return leitor.table(self.nome_uc) if self.nome_uc else leitor.load(self.caminho)
+
+    def iniciar_escrita(self, escritor: DataStreamWriter) -> StreamingQuery:
+        escritor = escritor.format("delta")
+        return escritor.toTable(self.nome_uc) if self.nome_uc else escritor.start(self.caminho)
+
+    def existe(self, spark: SparkSession) -> bool:
+        if self.nome_uc:
+            return spark.catalog.tableExists(self.nome_uc)
+        from delta.tables import DeltaTable
+
+        return DeltaTable.isDeltaTable(spark, self.caminho)
+
+
+def tabela(cfg: Configuracao, nome: str) -> Tabela:
+    if nome not in TABELAS:
+        raise ValueError(f"Tabela desconhecida '{nome}'. Tabelas do projeto: {', '.join(TABELAS)}.")
+    if cfg.usa_unity_catalog:
+        return Tabela(nome, f"{cfg.catalogo}.{cfg.esquema}.{nome}", None)
+    return Tabela(nome, None, str(cfg.pasta_dados / "delta" / nome))
+
+
+def checkpoint(cfg: Configuracao, consulta: str) -> str:
+    """Um checkpoint por consulta de streaming; trocar a lógica de uma consulta pede um novo nome."""
+    return f"{cfg.pasta_checkpoints}/{consulta}"
