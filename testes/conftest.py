@@ -1,0 +1,68 @@
+"""Fixtures de sessão com componentes reais: broker Kafka KRaft, Spark com Delta e MLflow em sqlite.
+
+Tudo roda numa pasta temporária e em portas livres, para não colidir com um broker ou dados de
+desenvolvimento que o usuário tenha deixado rodando.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from plataforma.config import Configuracao
+from plataforma.kafka_local import BrokerKafkaLocal, porta_livre
+
+
+def par_de_portas_livres() -> int:
+    """Uma porta p tal que p (cliente) e p+1 (controlador) estejam livres."""
+    gerador = random.Random()
+    for _ in range(200):
+        porta = gerador.randrange(20_000, 40_000)
+        if porta_livre("127.0.0.1", porta) and porta_livre("127.0.0.1", porta + 1):
+            return porta
+    raise RuntimeError("nenhum par de portas livres encontrado")
+
+
+@pytest.fixture(scope="session")
+def pasta_sessao(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("detector-pix")
+
+
+@pytest.fixture(scope="session")
+def cfg_teste(pasta_sessao: Path) -> Configuracao:
+    return Configuracao().com(
+        dados_dir=str(pasta_sessao / "dados"),
+        kafka_bootstrap=f"127.0.0.1:{par_de_portas_livres()}",
+        kafka_particoes=2,
+        intervalo_trigger="1 seconds",
+    )
+
+
+@pytest.fixture(scope="session")
+def broker_kafka(cfg_teste: Configuracao) -> Iterator[BrokerKafkaLocal]:
+    """Um broker Kafka real para toda a sessão de testes; parado (porta liberada) no fim."""
+    broker = BrokerKafkaLocal(cfg_teste)
+    broker.iniciar()
+    yield broker
+    broker.parar()
+
+
+@pytest.fixture(scope="session")
+def spark(cfg_teste: Configuracao):
+    from plataforma.spark import obter_spark
+
+    sessao = obter_spark(cfg_teste, nome_app="detector-pix-testes", nucleos=2)
+    yield sessao
+    sessao.stop()
+
+
+@pytest.fixture
+def topico_novo(broker_kafka: BrokerKafkaLocal) -> str:
+    """Um tópico exclusivo do teste, com as partições da configuração de teste."""
+    nome = f"teste.{uuid.uuid4().hex[:12]}"
+    broker_kafka.criar_topicos((nome,))
+    return nome
