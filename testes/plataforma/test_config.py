@@ -89,3 +89,11 @@ def test_unity_catalog_exige_catalogo_e_esquema() -> None:
 def test_valores_mal_formados_sao_recusados(parametro: str, valor: str) -> None:
     with pytest.raises(ErroDeConfiguracao, match=f"'{parametro}'"):
         Configuracao().com(**{parametro: valor})
+
+
+def test_todo_parametro_esta_documentado() -> None:
+    from plataforma.config import CAMPOS, RAIZ_PROJETO
+
+    documento = (RAIZ_PROJETO / "docs" / "configuracao.md").read_text(encoding="utf-8")
+    faltando = [nome for nome in CAMPOS if f"| `{nome}` |" not in documento]
+    assert faltando == []
