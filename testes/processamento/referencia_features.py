@@ -1,0 +1,91 @@
+"""Implementação de referência das features, linha a linha e com todo o histórico: lenta, mas óbvia.
+
+Serve só aos testes: o motor vetorizado tem de dar o mesmo resultado enquanto nenhum limite de estado
+(k_eventos, k_recebedores) é atingido.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None = None) -> pd.DataFrame:
+    df = transacoes.sort_values(["data_hora", "end_to_end_id"], kind="stable").reset_index(drop=True)
+    ms = pd.to_datetime(df["data_hora"], utc=True).dt.tz_localize(None).to_numpy("datetime64[ms]").astype(np.int64)
+    marcas_lista: list[tuple[int, str]] = []
+    if marcas is not None:
+        ms_m = pd.to_datetime(marcas["data_hora_notificacao"], utc=True).dt.tz_localize(None)
+        marcas_lista = sorted(zip(ms_m.to_numpy("datetime64[ms]").astype(np.int64).tolist(),
+                                  marcas["recebedor_id_conta"], strict=True))  # fmt: skip
+    historico: list[dict] = []
+    primeiro_visto: dict[str, int] = {}
+    chave_vista: dict[str, int] = {}
+    linhas = []
+    for i, tx in df.iterrows():
+        t_ms = int(ms[i])
+        t = t_ms // 1000
+        pag, rec = tx["pagador_id_conta"], tx["recebedor_id_conta"]
+        do_pag = [h for h in historico if h["pag"] == pag and h["t"] <= t]
+        ao_rec = [h for h in historico if h["rec"] == rec and h["t"] <= t]
+        f: dict[str, object] = {"end_to_end_id": tx["end_to_end_id"]}
+        for nome, janela in (("10min", 600), ("1h", 3600), ("24h", 86400)):
+            dentro = [h for h in do_pag if h["t"] > t - janela]
+            f[f"pag_qtd_{nome}"] = len(dentro)
+            f[f"pag_soma_{nome}"] = sum(float(np.float32(h["v"])) for h in dentro)
+        todos_pag = [h for h in historico if h["pag"] == pag]
+        logs = [math.log1p(h["v"]) for h in todos_pag]
+        f["pag_qtd_historico"] = len(logs)
+        media = sum(logs) / len(logs) if logs else 0.0
+        if len(logs) > 1:
+            desvio = math.sqrt(sum((x - media) ** 2 for x in logs) / (len(logs) - 1))
+            f["pag_valor_zscore"] = (math.log1p(tx["valor"]) - media) / max(desvio, 0.25)
+        else:
+            f["pag_valor_zscore"] = 0.0
+        f["pag_valor_razao_media"] = tx["valor"] / max(math.expm1(media), 0.01) if logs else 1.0
+        f["pag_segundos_desde_anterior"] = (
+            max(t_ms - max(h["ms"] for h in todos_pag), 0) / 1000 if todos_pag else float("nan")
+        )
+        f["pag_idade_conta_s"] = float(max(t - primeiro_visto[pag], 0)) if pag in primeiro_visto else 0.0
+        f["primeiro_pagamento_ao_recebedor"] = not any(h["rec"] == rec for h in todos_pag)
+        for nome, janela in (("1h", 3600), ("24h", 86400)):
+            f[f"rec_pagadores_distintos_{nome}"] = len({h["pag"] for h in ao_rec if h["t"] > t - janela})
+        f["rec_idade_conta_s"] = float(max(t - primeiro_visto[rec], 0)) if rec in primeiro_visto else 0.0
+        chave = tx["chave_hash"]
+        if chave is None or (isinstance(chave, float) and math.isnan(chave)):
+            f["chave_idade_s"] = float("nan")
+        else:
+            f["chave_idade_s"] = float(max(t - chave_vista[chave], 0)) if chave in chave_vista else 0.0
+            chave_vista.setdefault(chave, t)
+
+        local = t - 3 * 3600
+        deslocado = local - 6 * 3600
+        noturno = deslocado % 86400 >= 14 * 3600
+        pf_pf = tx["pagador_tipo_pessoa"] == "PF" and tx["recebedor_tipo_pessoa"] == "PF"
+        mesma_noite = [h for h in todos_pag if h["noite_pfpf"] and h["periodo"] == deslocado // 86400]
+        acumulado = sum(h["v"] for h in mesma_noite) + (tx["valor"] if noturno and pf_pf else 0.0)
+        f["noturno"] = noturno
+        f["noturno_acumulado"] = acumulado if noturno else 0.0
+        f["excede_limite_noturno"] = bool(noturno and pf_pf and acumulado > 1000)
+        cadastrado = tx["dispositivo_cadastrado"]
+        nao_cad = cadastrado is not None and not pd.isna(cadastrado) and not bool(cadastrado)
+        mesmo_dia = [h for h in todos_pag if h["nao_cad"] and h["dia"] == local // 86400]
+        acumulado_d = sum(h["v"] for h in mesmo_dia) + (tx["valor"] if nao_cad else 0.0)
+        f["dispositivo_nao_cadastrado"] = nao_cad
+        f["nao_cadastrado_acumulado_dia"] = acumulado_d
+        f["excede_limite_dispositivo"] = nao_cad and (tx["valor"] > 200 or acumulado_d > 1000)
+        anteriores = [m for m in marcas_lista if m[1] == rec and m[0] <= t_ms]
+        f["rec_marcada_fraude"] = bool(anteriores)
+        f["rec_qtd_med"] = len(anteriores)
+        linhas.append(f)
+
+        historico.append({
+            "pag": pag, "rec": rec, "t": t, "ms": t_ms, "v": tx["valor"],
+            "noite_pfpf": noturno and pf_pf, "periodo": deslocado // 86400,
+            "nao_cad": nao_cad, "dia": local // 86400,
+        })  # fmt: skip
+        primeiro_visto.setdefault(pag, t)
+        primeiro_visto.setdefault(rec, t)
+    return pd.DataFrame(linhas)

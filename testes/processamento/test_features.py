@@ -1,0 +1,157 @@
+"""O motor vetorizado de features calcula o mesmo que a implementação de referência, linha a linha."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from processamento.features import COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from testes.processamento.referencia_features import features_de_referencia
+
+INICIO = pd.Timestamp("2026-11-27T18:00:00Z")  # 15h em Brasília: o dia atravessa a noite (20h-6h)
+
+
+def transacoes_aleatorias(n: int, contas: int, semente: int, horas: float = 30.0) -> pd.DataFrame:
+    """Poucas contas e muitas transações: janelas, repetições no lote e contas nos dois papéis."""
+    rng = np.random.default_rng(semente)
+    ms = np.sort(rng.integers(0, int(horas * 3_600_000), n))
+    ms[5:8] = ms[min(5, n - 1)]  # empates de data_hora: a ordem vem do end_to_end_id
+    return pd.DataFrame(
+        {
+            "end_to_end_id": [f"E{semente:04d}{i:027d}" for i in range(n)],
+            "data_hora": INICIO + pd.to_timedelta(ms, unit="ms"),
+            "valor": np.round(rng.lognormal(4.5, 1.3, n), 2),
+            "pagador_id_conta": rng.integers(0, contas, n).astype(str),
+            "recebedor_id_conta": rng.integers(0, contas, n).astype(str),
+            "pagador_tipo_pessoa": rng.choice(["PF", "PJ"], n, p=[0.85, 0.15]),
+            "recebedor_tipo_pessoa": rng.choice(["PF", "PJ"], n, p=[0.7, 0.3]),
+            "chave_hash": pd.Series(np.where(rng.random(n) < 0.7, rng.integers(0, contas, n).astype(str), None)),
+            "dispositivo_cadastrado": pd.Series(rng.choice([True, False, None], n, p=[0.8, 0.15, 0.05]), dtype=object),
+        }
+    )
+
+
+def comparar(obtido: pd.DataFrame, esperado: pd.DataFrame) -> None:
+    obtido = obtido.set_index("end_to_end_id").loc[esperado["end_to_end_id"]]
+    for coluna in COLUNAS_FEATURES:
+        np.testing.assert_allclose(
+            obtido[coluna].to_numpy(np.float64), esperado[coluna].to_numpy(np.float64),
+            rtol=1e-6, atol=1e-6, equal_nan=True, err_msg=coluna,
+        )  # fmt: skip
+
+
+# k grande o bastante para que nenhum limite de estado seja atingido: o resultado deve ser exato.
+SEM_LIMITE = ParametrosFeatures(k_eventos=256, k_recebedores=256)
+
+
+@pytest.mark.parametrize("tamanho_lote", [1, 37, 10_000])
+def test_motor_igual_a_referencia_em_qualquer_divisao_em_lotes(tamanho_lote: int) -> None:
+    transacoes = transacoes_aleatorias(n=600, contas=40, semente=tamanho_lote)
+    esperado = features_de_referencia(transacoes)
+    motor = MotorDeFeatures(SEM_LIMITE, capacidade=8)  # capacidade pequena: força o crescimento dos arrays
+    partes = [motor.processar(transacoes.iloc[i : i + tamanho_lote]) for i in range(0, len(transacoes), tamanho_lote)]
+    comparar(pd.concat(partes), esperado)
+
+
+def test_marcas_med_valem_so_depois_do_instante_da_notificacao() -> None:
+    transacoes = transacoes_aleatorias(n=400, contas=25, semente=7)
+    alvo = transacoes.iloc[[50, 120, 300]]
+    marcas = pd.DataFrame(
+        {
+            "recebedor_id_conta": alvo["recebedor_id_conta"].to_numpy(),
+            "data_hora_notificacao": alvo["data_hora"].to_numpy() + pd.Timedelta(minutes=5),
+        }
+    )
+    esperado = features_de_referencia(transacoes, marcas)
+    assert esperado["rec_marcada_fraude"].sum() > 0  # o teste exercita marcas de fato
+    obtido = MotorDeFeatures(SEM_LIMITE).processar_linha_do_tempo(transacoes, marcas)
+    comparar(obtido, esperado)
+
+
+def test_janelas_de_velocidade_do_pagador() -> None:
+    base = INICIO
+    transacoes = pd.DataFrame(
+        {
+            "end_to_end_id": [f"E{i:031d}" for i in range(4)],
+            "data_hora": [
+                base,
+                base + pd.Timedelta(minutes=5),
+                base + pd.Timedelta(minutes=50),
+                base + pd.Timedelta(hours=2),
+            ],
+            "valor": [10.0, 20.0, 30.0, 40.0],
+            "pagador_id_conta": ["a"] * 4,
+            "recebedor_id_conta": ["b", "c", "b", "d"],
+            "pagador_tipo_pessoa": ["PF"] * 4,
+            "recebedor_tipo_pessoa": ["PF"] * 4,
+            "chave_hash": [None] * 4,
+            "dispositivo_cadastrado": [True] * 4,
+        }
+    )
+    f = MotorDeFeatures().processar(transacoes)
+    assert f["pag_qtd_10min"].tolist() == [0, 1, 0, 0]
+    assert f["pag_qtd_1h"].tolist() == [0, 1, 2, 0]
+    assert f["pag_soma_24h"].tolist() == [0.0, 10.0, 30.0, 60.0]
+    assert f["primeiro_pagamento_ao_recebedor"].tolist() == [True, True, False, True]
+    assert f["pag_segundos_desde_anterior"].iloc[1] == 300.0
+    assert np.isnan(f["pag_segundos_desde_anterior"].iloc[0])
+
+
+def test_limites_noturno_e_de_dispositivo_do_bcb() -> None:
+    noite = pd.Timestamp("2026-11-28T00:30:00Z")  # 21h30 em Brasília
+    transacoes = pd.DataFrame(
+        {
+            "end_to_end_id": [f"E{i:031d}" for i in range(4)],
+            "data_hora": [noite + pd.Timedelta(minutes=m) for m in (0, 10, 20, 30)],
+            "valor": [600.0, 500.0, 150.0, 300.0],
+            "pagador_id_conta": ["v"] * 4,
+            "recebedor_id_conta": ["x", "y", "z", "w"],
+            "pagador_tipo_pessoa": ["PF"] * 4,
+            "recebedor_tipo_pessoa": ["PF", "PF", "PJ", "PF"],
+            "chave_hash": [None] * 4,
+            "dispositivo_cadastrado": [True, True, False, False],
+        }
+    )
+    f = MotorDeFeatures().processar(transacoes)
+    assert f["noturno"].all()
+    assert f["noturno_acumulado"].tolist() == [600.0, 1100.0, 1100.0, 1400.0]  # PF->PJ não entra no limite
+    assert f["excede_limite_noturno"].tolist() == [False, True, False, True]
+    assert f["nao_cadastrado_acumulado_dia"].tolist() == [0.0, 0.0, 150.0, 450.0]
+    assert f["excede_limite_dispositivo"].tolist() == [False, False, False, True]  # 300 > R$ 200
+
+
+def test_conta_laranja_recebe_de_muitos_pagadores_distintos() -> None:
+    n = 12
+    transacoes = pd.DataFrame(
+        {
+            "end_to_end_id": [f"E{i:031d}" for i in range(n)],
+            "data_hora": [INICIO + pd.Timedelta(minutes=3 * i) for i in range(n)],
+            "valor": [500.0] * n,
+            "pagador_id_conta": [f"vitima{i % 10}" for i in range(n)],  # 10 vítimas, 2 repetem
+            "recebedor_id_conta": ["laranja"] * n,
+            "pagador_tipo_pessoa": ["PF"] * n,
+            "recebedor_tipo_pessoa": ["PF"] * n,
+            "chave_hash": ["chave-nova"] * n,
+            "dispositivo_cadastrado": [True] * n,
+        }
+    )
+    f = MotorDeFeatures().processar(transacoes)
+    assert f["rec_pagadores_distintos_1h"].tolist() == [*range(10), 10, 10]
+    assert f["chave_idade_s"].iloc[-1] == 33 * 60
+
+
+def test_estado_limitado_expira_contas_paradas() -> None:
+    motor = MotorDeFeatures(ParametrosFeatures(ttl_dias=1))
+    antigas = transacoes_aleatorias(n=50, contas=30, semente=3, horas=1)
+    motor.processar(antigas)
+    antes = motor.contas_no_estado
+    novas = transacoes_aleatorias(n=5, contas=3, semente=4, horas=1)
+    novas["data_hora"] = novas["data_hora"] + pd.Timedelta(days=3)
+    novas["pagador_id_conta"] = "nova-" + novas["pagador_id_conta"]
+    novas["recebedor_id_conta"] = "nova-" + novas["recebedor_id_conta"]
+    motor.processar(novas)
+    removidas = motor.expirar()
+    assert removidas >= antes
+    assert motor.contas_no_estado <= 6
+    assert motor.bytes_por_conta() < 1024
