@@ -102,6 +102,8 @@ class MotorDeFeatures:
         self.livres_conta: list[int] = []
         self.livres_chave: list[int] = []
         self.relogio_s = 0  # maior data_hora já vista (s desde BASE_EPOCA_S): referência do TTL
+        self._tocadas: dict[str, list[np.ndarray]] = {"conta": [], "chave": []}
+        self._removidas: dict[str, list[int]] = {"conta": [], "chave": []}
         self._alocar_contas(capacidade)
         self._alocar_chaves(capacidade)
 
@@ -174,6 +176,7 @@ class MotorDeFeatures:
         """Notificações MED contra contas recebedoras: contam a partir do instante da notificação."""
         hashes = hash_id(recebedores)
         idx = self._indices(hashes, self.indice_conta, self.livres_conta, self.conta)
+        self._tocadas["conta"].append(idx)
         t = np.asarray(instantes_s, np.int64) - BASE_EPOCA_S
         for i, ti in zip(idx.tolist(), t.tolist(), strict=True):  # poucas por lote; a ordem importa
             self.conta["marca_s"][i] = min(self.conta["marca_s"][i], ti)
@@ -223,6 +226,8 @@ class MotorDeFeatures:
             chave[tem_chave] = self._indices(
                 hash_id(df.loc[tem_chave, "chave_hash"]), self.indice_chave, self.livres_chave, self.chave
             )
+        self._tocadas["conta"] += [pag, rec]
+        self._tocadas["chave"].append(chave[chave >= 0])
         pf_pf = (df["pagador_tipo_pessoa"].to_numpy() == "PF") & (df["recebedor_tipo_pessoa"].to_numpy() == "PF")
         nao_cadastrado = (df["dispositivo_cadastrado"] == False).to_numpy(bool)  # noqa: E712 - nulo (API) = não
 
@@ -361,19 +366,60 @@ class MotorDeFeatures:
         """Tira do estado contas e chaves paradas há mais de ``ttl_dias`` (pelo relógio de eventos)."""
         limite = self.relogio_s - self.p.ttl_dias * 86_400
         removidas = 0
-        for indice, livres, arrays, iniciais in (
-            (self.indice_conta, self.livres_conta, self.conta, _VAZIOS),
-            (self.indice_chave, self.livres_chave, self.chave, _VAZIOS),
-        ):
+        for tipo, indice, livres, arrays in self._tabelas():
             usados = np.fromiter(indice.values(), np.int64, len(indice))
             velhos = usados[arrays["ultimo_s"][usados] < limite]
             for pos in velhos.tolist():
-                del indice[int(arrays["id"][pos])]
+                h = int(arrays["id"][pos])
+                del indice[h]
                 livres.append(pos)
+                self._removidas[tipo].append(h)
             for nome, array in arrays.items():
-                array[velhos] = iniciais.get(nome, 0)
+                array[velhos] = _VAZIOS.get(nome, 0)
             removidas += len(velhos)
         return removidas
+
+    # Persistência ------------------------------------------------------------------------------
+    def _tabelas(self) -> list[tuple[str, dict[int, int], list[int], dict[str, np.ndarray]]]:
+        return [
+            ("conta", self.indice_conta, self.livres_conta, self.conta),
+            ("chave", self.indice_chave, self.livres_chave, self.chave),
+        ]
+
+    def extrair(self, completo: bool = False) -> dict[str, np.ndarray]:
+        """O estado como arrays: só o que mudou desde a última extração, ou tudo (``completo``).
+
+        É o que o armazém grava por lote; aplicado em ordem a um motor novo, reconstrói este estado.
+        """
+        saida: dict[str, np.ndarray] = {"relogio_s": np.array([self.relogio_s], np.int64)}
+        for tipo, indice, _, arrays in self._tabelas():
+            if completo:
+                posicoes = np.fromiter(indice.values(), np.int64, len(indice))
+            else:
+                tocadas = self._tocadas[tipo]
+                posicoes = np.unique(np.concatenate(tocadas)) if tocadas else np.zeros(0, np.int64)
+                posicoes = posicoes[np.isin(arrays["id"][posicoes], list(self._removidas[tipo]), invert=True)]
+            for nome, array in arrays.items():
+                saida[f"{tipo}.{nome}"] = array[posicoes]
+            saida[f"{tipo}.removidas"] = np.array(self._removidas[tipo], np.int64)
+            self._tocadas[tipo], self._removidas[tipo] = [], []
+        return saida
+
+    def aplicar(self, estado: dict[str, np.ndarray]) -> None:
+        """Aplica o resultado de ``extrair`` (de um snapshot ou de um lote do log)."""
+        self.relogio_s = max(self.relogio_s, int(estado["relogio_s"][0]))
+        for tipo, indice, livres, arrays in self._tabelas():
+            for h in estado[f"{tipo}.removidas"].tolist():
+                pos = indice.pop(h, None)
+                if pos is not None:
+                    livres.append(pos)
+                    for nome, array in arrays.items():
+                        array[pos] = _VAZIOS.get(nome, 0)
+            ids = estado[f"{tipo}.id"]
+            posicoes = self._indices(ids, indice, livres, arrays)
+            for nome, array in arrays.items():
+                array[posicoes] = estado[f"{tipo}.{nome}"]
+        self._tocadas = {"conta": [], "chave": []}
 
 
 _VAZIOS = {

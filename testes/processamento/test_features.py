@@ -155,3 +155,40 @@ def test_estado_limitado_expira_contas_paradas() -> None:
     assert removidas >= antes
     assert motor.contas_no_estado <= 6
     assert motor.bytes_por_conta() < 1024
+
+
+def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -> None:
+    from processamento.estado import ArmazemDeEstado
+
+    transacoes = transacoes_aleatorias(n=900, contas=400, semente=11, horas=80)
+    lotes = [transacoes.iloc[i : i + 100] for i in range(0, 900, 100)]
+    marcas = pd.DataFrame(
+        {"recebedor_id_conta": [transacoes["recebedor_id_conta"].iloc[10]], "data_hora_notificacao": [INICIO]}
+    )
+    parametros = ParametrosFeatures(ttl_dias=1)  # a expiração também tem de sobreviver ao reinício
+    armazem = ArmazemDeEstado(tmp_path / "estado", intervalo_snapshot=3)
+    motor = MotorDeFeatures(parametros)
+    motor.aplicar_marcas(marcas["recebedor_id_conta"].to_numpy(), np.array([INICIO.timestamp()], np.int64))
+    expiradas = 0
+    for numero, lote in enumerate(lotes[:7]):
+        motor.processar(lote)
+        expiradas += motor.expirar()
+        completo = motor.extrair(completo=True) if armazem.precisa_snapshot(numero) else None
+        armazem.gravar(numero, motor.extrair(), completo)
+    continuo_exp = MotorDeFeatures(parametros)  # referência sem queda, com a mesma expiração por lote
+    continuo_exp.aplicar_marcas(marcas["recebedor_id_conta"].to_numpy(), np.array([INICIO.timestamp()], np.int64))
+    esperado = []
+    for lote in lotes:
+        esperado.append(continuo_exp.processar(lote))
+        continuo_exp.expirar()
+
+    assert expiradas > 0
+
+    # Queda depois do lote 6 gravado, no meio do 7: o reinício parte do estado do lote 6.
+    restaurado = MotorDeFeatures(parametros)
+    for parte in armazem.sequencia_ate(6):
+        restaurado.aplicar(parte)
+    assert restaurado.contas_no_estado == motor.contas_no_estado
+    for numero in (7, 8):
+        pd.testing.assert_frame_equal(restaurado.processar(lotes[numero]), esperado[numero])
+        restaurado.expirar()
