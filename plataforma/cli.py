@@ -146,6 +146,10 @@ def construir_parser() -> argparse.ArgumentParser:
 
     preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
     preparar.set_defaults(func=_cmd_preparar)
+
+    from simulador.cli import registrar as registrar_simulador
+
+    registrar_simulador(sub)
     return parser
 
 

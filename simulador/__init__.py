@@ -1,0 +1,28 @@
+"""Simulador de tráfego Pix com fraudes, contestações MED tardias e entrada ruim de propósito.
+
+API para o resto do projeto (demo, testes do pipeline, benchmarks)::
+
+    from simulador import Parametros, gerar, escrever_arquivos, produzir_kafka, produzir_mensagens
+"""
+
+from simulador.parametros import DEFEITOS, TIPOLOGIAS, Parametros
+from simulador.saida import (
+    Resumo,
+    escrever_arquivos,
+    gerar,
+    parametros_ao_vivo,
+    produzir_kafka,
+    produzir_mensagens,
+)
+
+__all__ = [
+    "DEFEITOS",
+    "TIPOLOGIAS",
+    "Parametros",
+    "Resumo",
+    "escrever_arquivos",
+    "gerar",
+    "parametros_ao_vivo",
+    "produzir_kafka",
+    "produzir_mensagens",
+]

@@ -1,0 +1,107 @@
+"""Parâmetros do simulador: um objeto imutável, o mesmo na CLI, nos testes e na demo.
+
+Por que tudo aqui: a semente e estes números determinam a saída byte a byte; qualquer botão novo
+entra aqui para que a reprodutibilidade continue valendo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+TIPOLOGIAS = (
+    "falso_parente",
+    "falsa_central",
+    "sequestro_relampago",
+    "account_takeover",
+    "conta_laranja",
+    "falso_qrcode",
+)
+ABUSO_MED = "abuso_med"
+LEGITIMA = "nenhuma"
+
+# Participação de cada tipologia nas transações fraudulentas (normalizada na hora do uso).
+MISTURA_PADRAO: dict[str, float] = {
+    "falso_parente": 0.20,
+    "falsa_central": 0.18,
+    "sequestro_relampago": 0.12,
+    "account_takeover": 0.15,
+    "conta_laranja": 0.20,
+    "falso_qrcode": 0.15,
+}
+
+# Tipos de entrada ruim injetados de propósito. Os 7 primeiros violam o contrato; os 2 últimos são
+# mensagens válidas (deduplicação e watermark cuidam delas).
+DEFEITOS = (
+    "json_quebrado",
+    "campo_ausente",
+    "tipo_errado",
+    "end_to_end_id_invalido",
+    "documento_invalido",
+    "valor_negativo",
+    "chave_invalida",
+    "duplicada",
+    "atrasada",
+)
+
+INICIO_PADRAO = datetime(2026, 11, 2, tzinfo=UTC)  # uma segunda-feira
+
+
+@dataclass(frozen=True)
+class Parametros:
+    """Botões do simulador. ``com(...)`` devolve uma cópia alterada."""
+
+    semente: int = 42
+    clientes: int = 20_000
+    dias: float = 28.0
+    inicio: datetime = INICIO_PADRAO
+    taxa_fraude: float = 0.005  # fração das transações que são fraude
+    mistura: dict[str, float] = field(default_factory=lambda: dict(MISTURA_PADRAO))
+    pix_por_cliente_dia: float = 1.6  # média; cada cliente tem o seu hábito em torno dela
+    fracao_med: float = 0.6  # fração das transações fraudulentas contestadas no MED
+    taxa_abuso_med: float = 0.0004  # fração das transações legítimas com contestação falsa
+    atraso_med_min_horas: float = 1.0
+    atraso_med_max_dias: float = 80.0
+    atraso_med_mediana_horas: float = 60.0
+    taxa_invalidas: float = 0.0  # fração extra de mensagens defeituosas (0 = nenhuma)
+    defeitos: tuple[str, ...] = DEFEITOS
+    perfil_horario: bool = True  # False = intensidade constante (modo ao vivo, taxa estável)
+    aceleracao: float = 1.0  # segundos simulados por segundo de relógio (modo ao vivo)
+    alvo_por_lote: int = 50_000  # transações por lote gerado (desempenho)
+
+    def com(self, **mudancas: Any) -> Parametros:
+        return replace(self, **mudancas)
+
+    def __post_init__(self) -> None:
+        if self.clientes < 50:
+            raise ValueError(f"clientes precisa ser >= 50; recebido {self.clientes}")
+        if self.dias <= 0:
+            raise ValueError(f"dias precisa ser > 0; recebido {self.dias}")
+        if not 0 <= self.taxa_fraude < 0.5:
+            raise ValueError(f"taxa_fraude precisa estar em [0, 0.5); recebido {self.taxa_fraude}")
+        if not 0 <= self.taxa_invalidas < 0.5:
+            raise ValueError(f"taxa_invalidas precisa estar em [0, 0.5); recebido {self.taxa_invalidas}")
+        if not 0 <= self.fracao_med <= 1:
+            raise ValueError(f"fracao_med precisa estar em [0, 1]; recebido {self.fracao_med}")
+        if not 0 < self.atraso_med_min_horas <= self.atraso_med_max_dias * 24:
+            raise ValueError("atraso_med_min_horas precisa ser > 0 e <= atraso_med_max_dias * 24")
+        desconhecidas = set(self.mistura) - set(TIPOLOGIAS)
+        if desconhecidas or any(v < 0 for v in self.mistura.values()) or sum(self.mistura.values()) <= 0:
+            raise ValueError(f"mistura inválida {self.mistura}; tipologias aceitas: {', '.join(TIPOLOGIAS)}")
+        if set(self.defeitos) - set(DEFEITOS):
+            raise ValueError(f"defeitos desconhecidos; aceitos: {', '.join(DEFEITOS)}")
+        if self.inicio.tzinfo is None:
+            raise ValueError("inicio precisa ter fuso horário (UTC)")
+
+
+def ler_mistura(texto: str) -> dict[str, float]:
+    """``falso_parente=2,conta_laranja=1`` -> pesos; tipologias omitidas ficam com peso 0."""
+    mistura = dict.fromkeys(TIPOLOGIAS, 0.0)
+    for item in texto.split(","):
+        nome, sep, peso = item.partition("=")
+        nome = nome.strip()
+        if not sep or nome not in mistura:
+            raise ValueError(f"mistura: use tipologia=peso separados por vírgula; tipologias: {', '.join(TIPOLOGIAS)}")
+        mistura[nome] = float(peso)
+    return mistura

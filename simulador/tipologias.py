@@ -1,0 +1,197 @@
+"""As tipologias de fraude: cada uma com a sua mecânica e o rastro que deixa no tempo e entre contas.
+
+Nenhuma usa campo exclusivo: o que as separa do tráfego legítimo é comportamento (rajadas, recebedor
+novo, muitos pagadores numa conta, madrugada, dispositivo não cadastrado perto dos tetos), que
+clientes legítimos também exibem de vez em quando.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulador.colunas import (
+    APP,
+    CADASTRADO,
+    DICT,
+    INTERNET_BANKING,
+    MANU,
+    NAO_CADASTRADO,
+    QRDN,
+    QRES,
+    Acumulador,
+)
+from simulador.parametros import TIPOLOGIAS
+from simulador.populacao import LARANJA, SAQUE, Populacao
+
+MIN = 60_000
+HORA = 3_600_000
+
+# Peso por hora local (Brasília) de início de cada tipologia; normalizado para média 1.
+_H = np.arange(24)
+PESO_HORA = {
+    "falso_parente": np.where((_H >= 8) & (_H <= 21), 1.0, np.where(_H >= 22, 0.3, 0.0)),
+    "falsa_central": np.where((_H >= 9) & (_H <= 19), 1.0, 0.0),
+    "sequestro_relampago": np.array([1.2, 1.0, 0.8, 0.6, 0.4, 0.2] + [0.0] * 14 + [0.5, 0.8, 1.0, 1.2], dtype=float),
+    "account_takeover": np.where(_H <= 5, 1.3, 1.0),
+    "conta_laranja": np.where(_H >= 8, 1.0, 0.2),
+    "falso_qrcode": np.where((_H >= 9) & (_H <= 21), 1.0, 0.0),
+}
+for _nome, _peso in PESO_HORA.items():
+    PESO_HORA[_nome] = _peso / _peso.mean()
+
+# Transações por evento, em média (para converter taxa de fraude em número de eventos).
+TAMANHO_MEDIO = {
+    "falso_parente": 1.3,
+    "falsa_central": 3.5,
+    "sequestro_relampago": 3.5,
+    "account_takeover": 3.5,
+    "conta_laranja": 14.5,
+    "falso_qrcode": 19.0,
+}
+CODIGO = {nome: i + 1 for i, nome in enumerate(TIPOLOGIAS)}
+_VALORES_REDONDOS = np.array([200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000]) * 100
+_PESO_REDONDOS = np.array([3, 4, 4, 8, 5, 7, 8, 5, 6, 4, 2, 2], dtype=float)
+_PESO_REDONDOS /= _PESO_REDONDOS.sum()
+
+
+class Golpes:
+    """Gera os eventos de fraude; mantém as contas laranja ativas (reusadas por pouco tempo)."""
+
+    def __init__(self, rng: np.random.Generator, pop: Populacao):
+        self.rng = rng
+        self.pop = pop
+        self.laranjas: list[tuple[int, int]] = []  # (conta, expira_ms)
+        self.saques: list[tuple[int, int]] = []
+
+    # Contas -------------------------------------------------------------------------------------
+    def _conta_golpe(self, pool: list[tuple[int, int]], t: int, p_nova: float, papel: int, vida_h: float) -> int:
+        ativas = [c for c, expira in pool if expira > t]
+        if ativas and self.rng.random() >= p_nova:
+            return ativas[int(self.rng.integers(len(ativas)))]
+        conta = self.pop.nova_conta(papel)
+        pool[:] = [(c, e) for c, e in pool if e > t]
+        pool.append((conta, t + int((2 + self.rng.exponential(vida_h)) * HORA)))
+        return conta
+
+    def laranja(self, t: int, p_nova: float = 0.45) -> int:
+        return self._conta_golpe(self.laranjas, t, p_nova, LARANJA, 18.0)
+
+    def vitima(self, t: int) -> int:
+        pop = self.pop
+        for _ in range(20):
+            v = int(pop.pf_idx[self.rng.integers(len(pop.pf_idx))])
+            if pop.entrada_ms[v] <= t:
+                return v
+        return int(pop.pf_idx[0])
+
+    def _canal(self) -> int:
+        return APP if self.rng.random() < 0.9 else INTERNET_BANKING
+
+    def _gap(self, media_min: float, minimo_s: float) -> int:
+        return int((self.rng.exponential(media_min) * 60 + minimo_s) * 1000)
+
+    # Tipologias ---------------------------------------------------------------------------------
+    def gerar(self, nome: str, t: int, acc: Acumulador) -> None:
+        getattr(self, nome)(t, acc)
+
+    def falso_parente(self, t: int, acc: Acumulador) -> None:
+        """Um 'parente' num número novo pede dinheiro: 1 ou 2 Pix redondos para uma chave recém-criada."""
+        rng, cod = self.rng, CODIGO["falso_parente"]
+        vitima, mula, canal = self.vitima(t), self.laranja(t, p_nova=0.7), self._canal()
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            if rng.random() < 0.85:
+                cent = int(rng.choice(_VALORES_REDONDOS, p=_PESO_REDONDOS))
+            else:
+                cent = int(np.exp(rng.normal(np.log(900), 0.5)) * 100)
+            acc.add(t, vitima, mula, cent, DICT, canal, tip=cod)
+            t += self._gap(12, 120)
+
+    def falsa_central(self, t: int, acc: Acumulador) -> None:
+        """'Central do banco' convence a vítima a transferir para uma 'conta segura': vários Pix grandes."""
+        rng, cod = self.rng, CODIGO["falsa_central"]
+        vitima, canal = self.vitima(t), self._canal()
+        mula = self.laranja(t)
+        for _ in range(int(rng.integers(2, 6))):
+            if rng.random() < 0.2:
+                mula = self.laranja(t)
+            cent = int(np.clip(np.exp(rng.normal(np.log(2500), 0.6)), 500, 15_000) * 100)
+            forma = DICT if rng.random() < 0.8 else MANU
+            acc.add(t, vitima, mula, cent, forma, canal, chave=forma == DICT, tip=cod)
+            t += self._gap(3, 30)
+
+    def sequestro_relampago(self, t: int, acc: Acumulador) -> None:
+        """Vítima coagida à noite: rajada para recebedores novos somando perto do limite noturno de R$ 1.000."""
+        rng, cod = self.rng, CODIGO["sequestro_relampago"]
+        vitima = self.vitima(t)
+        n = int(rng.integers(2, 6))
+        total = rng.uniform(700, 1000) if rng.random() < 0.85 else rng.uniform(1000, 3000)
+        partes = rng.dirichlet(np.full(n, 2.0)) * total
+        usadas: set[int] = set()
+        for valor in partes:
+            mula = self.laranja(t, p_nova=0.6)
+            while mula in usadas:
+                mula = self.laranja(t, p_nova=1.0)
+            usadas.add(mula)
+            acc.add(t, vitima, mula, int(max(valor, 10) * 100), DICT, APP, tip=cod)
+            t += self._gap(4, 20)
+
+    def account_takeover(self, t: int, acc: Acumulador) -> None:
+        """Credencial roubada num aparelho novo: Pix colados no teto de R$ 200 até o teto diário de R$ 1.000."""
+        rng, cod = self.rng, CODIGO["account_takeover"]
+        vitima, disp_id = self.vitima(t), int(rng.integers(0, 2**63))
+        mulas = [self.laranja(t) for _ in range(2)]
+        for _ in range(int(rng.integers(2, 6))):
+            u = rng.random()
+            cent = (
+                20_000
+                if u < 0.4
+                else (int(rng.uniform(19_000, 20_000)) if u < 0.6 else int(rng.uniform(15_000, 20_000)))
+            )
+            forma = DICT if rng.random() < 0.9 else MANU
+            acc.add(
+                t, vitima, mulas[int(rng.integers(2))], cent, forma, APP, NAO_CADASTRADO, disp_id,
+                chave=forma == DICT, tip=cod,
+            )  # fmt: skip
+            t += self._gap(2, 15)
+
+    def conta_laranja(self, t: int, acc: Acumulador) -> None:
+        """Conta laranja recebe de muitas vítimas em menos de 1 h e repassa quase tudo em minutos."""
+        rng, cod = self.rng, CODIGO["conta_laranja"]
+        mula = self.laranja(t, p_nova=0.8)
+        janela = rng.uniform(20, 60) * MIN
+        n = int(rng.integers(5, 21))
+        instantes = np.sort(t + rng.uniform(0, janela, n)).astype(np.int64)
+        recebido = 0
+        vistas: set[int] = set()
+        for instante in instantes.tolist():
+            vitima = self.vitima(instante)
+            while vitima in vistas:
+                vitima = self.vitima(instante)
+            vistas.add(vitima)
+            cent = int(np.clip(np.exp(rng.normal(np.log(150), 0.7)), 20, 1500) * 100)
+            recebido += cent
+            acc.add(instante, vitima, mula, cent, DICT, self._canal(), tip=cod)
+        saque = self._conta_golpe(self.saques, t, 0.5, SAQUE, 24.0)
+        t_repasse = int(instantes[-1]) + self._gap(8, 60)
+        partes = int(rng.integers(1, 4))
+        for _ in range(partes):
+            cent = int(recebido * rng.uniform(0.9, 0.98) / partes)
+            forma = DICT if rng.random() < 0.7 else MANU
+            acc.add(t_repasse, mula, saque, cent, forma, APP, chave=forma == DICT, tip=cod, vitima=False)
+            t_repasse += self._gap(2, 20)
+
+    def falso_qrcode(self, t: int, acc: Acumulador) -> None:
+        """QR code falso/falsa venda: uma pessoa física recebe por QR o volume de um comerciante."""
+        rng, cod = self.rng, CODIGO["falso_qrcode"]
+        golpista = self.laranja(t, p_nova=0.85)
+        n = int(rng.integers(8, 31))
+        instantes = np.sort(t + rng.uniform(0, rng.uniform(30, 180) * MIN, n)).astype(np.int64)
+        for instante in instantes.tolist():
+            forma = QRES if rng.random() < 0.5 else QRDN
+            txid = (
+                int(rng.integers(26, 36)) if forma == QRDN else (int(rng.integers(1, 26)) if rng.random() < 0.5 else 0)
+            )
+            cent = int(np.exp(rng.normal(np.log(60), 0.8)) * 100)
+            acc.add(
+                instante, self.vitima(instante), golpista, cent, forma, self._canal(), CADASTRADO, txid=txid, tip=cod
+            )

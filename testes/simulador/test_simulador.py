@@ -1,0 +1,259 @@
+"""O simulador: determinismo, contrato, tipologias (cada uma deixa o seu rastro), MED e entrada ruim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plataforma.cli import main
+from processamento.contrato import (
+    chave_valida,
+    cnpj_valido,
+    cpf_valido,
+    end_to_end_id_valido,
+    validar_med,
+    validar_transacao,
+)
+from simulador import DEFEITOS, TIPOLOGIAS, Parametros, escrever_arquivos, gerar
+from simulador import identificadores as ids
+from simulador.analise import FUSO, carregar
+
+# Fraude bem acima do real e mistura puxada para as tipologias de eventos grandes: cada tipologia
+# precisa de casos suficientes numa população pequena (teste rápido).
+MISTURA = dict.fromkeys(TIPOLOGIAS, 1.0) | {"conta_laranja": 2.0, "falso_qrcode": 2.0}
+PEQUENO = Parametros(
+    semente=2, clientes=3000, dias=4, taxa_fraude=0.03, mistura=MISTURA, atraso_med_min_horas=2, atraso_med_max_dias=5
+)
+
+
+@pytest.fixture(scope="module")
+def pasta(tmp_path_factory) -> Path:
+    destino = tmp_path_factory.mktemp("simulado")
+    escrever_arquivos(PEQUENO, destino)
+    return destino
+
+
+@pytest.fixture(scope="module")
+def dados(pasta) -> tuple[pd.DataFrame, pd.DataFrame]:
+    tx, med = carregar(pasta)
+    tx["pag"] = tx["pagador.ispb"] + "-" + tx["pagador.conta"]
+    tx["rec"] = tx["recebedor.ispb"] + "-" + tx["recebedor.conta"]
+    tx["primeiro_par"] = ~tx.duplicated(["pag", "rec"])
+    tx["hora_local"] = (tx["ts"] + FUSO).dt.hour
+    return tx, med
+
+
+def _tipologia(tx: pd.DataFrame, nome: str) -> pd.DataFrame:
+    parte = tx[tx["tipologia"] == nome]
+    assert len(parte) >= 10, f"poucas transações de {nome} para testar"
+    return parte
+
+
+# Identificadores ---------------------------------------------------------------------------------
+def test_documentos_gerados_sao_validos():
+    rng = np.random.default_rng(0)
+    assert all(cpf_valido(x) for x in ids.gerar_cpfs(rng, 2000))
+    cnpjs = ids.gerar_cnpjs(rng, 2000, fracao_alfanumerica=0.5)
+    assert all(cnpj_valido(x) for x in cnpjs)
+    assert 700 < sum(not x[:12].isdigit() for x in cnpjs) < 1300  # alfanuméricos presentes
+    assert all(chave_valida(x, "EVP") for x in ids.gerar_evps(rng, 500))
+    assert all(chave_valida(x, "TELEFONE") and x.startswith("+55") for x in ids.gerar_telefones(rng, 500))
+
+
+def test_end_to_end_id_leva_ispb_do_pagador_e_minuto_utc(dados):
+    tx, _ = dados
+    assert tx["end_to_end_id"].map(end_to_end_id_valido).all()
+    assert (tx["end_to_end_id"].str[1:9] == tx["pagador.ispb"]).all()
+    minuto = tx["data_hora"].str.replace(r"[-T:]", "", regex=True).str[:12]
+    assert (tx["end_to_end_id"].str[9:21] == minuto).all()
+    assert tx["end_to_end_id"].is_unique
+
+
+# Determinismo e contrato --------------------------------------------------------------------------
+def test_mesma_semente_mesmos_bytes(tmp_path):
+    p = Parametros(semente=11, clientes=400, dias=1.5, taxa_fraude=0.02, taxa_invalidas=0.02)
+    escrever_arquivos(p, tmp_path / "a")
+    escrever_arquivos(p, tmp_path / "b")
+    escrever_arquivos(p.com(semente=12), tmp_path / "c")
+    for nome in ("transacoes.jsonl", "med.jsonl", "gabarito.csv"):
+        assert (tmp_path / "a" / nome).read_bytes() == (tmp_path / "b" / nome).read_bytes(), nome
+    assert (tmp_path / "a" / "transacoes.jsonl").read_bytes() != (tmp_path / "c" / "transacoes.jsonl").read_bytes()
+
+
+def test_validas_passam_e_cada_defeito_falha_pelo_motivo_documentado():
+    p = Parametros(semente=5, clientes=1500, dias=2, taxa_fraude=0.02, taxa_invalidas=0.03)
+    por_tipo: dict[str, int] = dict.fromkeys(DEFEITOS, 0)
+    vistas: set[str] = set()
+    maior_instante = ""
+    for lote in gerar(p):
+        defeitos = {d.posicao: d for d in lote.defeitos}
+        for i, linha in enumerate(lote.transacoes):
+            motivos = validar_transacao(linha)
+            defeito = defeitos.get(i)
+            if defeito is None:
+                assert motivos == [], linha
+            else:
+                por_tipo[defeito.tipo] += 1
+                assert motivos == ([defeito.motivo] if defeito.motivo else []), (defeito, linha)
+                if defeito.tipo == "duplicada":
+                    assert linha in vistas  # cópia exata de uma mensagem já enviada
+                if defeito.tipo == "atrasada":  # chega pelo menos 10 min depois do seu tempo de evento
+                    atraso = pd.Timestamp(maior_instante) - pd.Timestamp(json.loads(linha)["data_hora"])
+                    assert atraso >= pd.Timedelta(minutes=10)
+            vistas.add(linha)
+            if not motivos and (instante := json.loads(linha)["data_hora"]) > maior_instante:
+                maior_instante = instante
+        for linha in lote.med:
+            assert validar_med(linha) == []
+    assert all(qtd > 0 for qtd in por_tipo.values()), por_tipo
+
+
+def test_taxa_real_de_fraude_baixa_funciona(tmp_path):
+    resumo = escrever_arquivos(Parametros(semente=1, clientes=3000, dias=2, taxa_fraude=0.0001), tmp_path)
+    assert resumo.transacoes > 8000
+    assert resumo.fraudes <= 30
+    linhas = (tmp_path / "transacoes.jsonl").read_text().splitlines()
+    assert all(validar_transacao(x) == [] for x in linhas[:3000])
+
+
+def test_taxa_de_fraude_e_gabarito(dados, pasta):
+    tx, _ = dados
+    taxa = tx["fraude"].mean()
+    assert 0.02 < taxa < 0.04
+    assert set(tx.loc[tx["fraude"] == 1, "tipologia"]) == set(TIPOLOGIAS)
+    assert set(tx.loc[tx["fraude"] == 0, "tipologia"]) <= {"nenhuma", "abuso_med"}
+    linhas = (pasta / "transacoes.jsonl").read_text().splitlines()
+    assert all('"fraude"' not in x and "tipologia" not in x for x in linhas)  # o rótulo nunca viaja
+
+
+# Tipologias --------------------------------------------------------------------------------------
+def test_conta_laranja_recebe_de_muitos_em_uma_hora_e_repassa(dados):
+    tx, _ = dados
+    parte = _tipologia(tx, "conta_laranja")
+    mulas = set(parte["rec"])
+    entradas = parte[~parte["pag"].isin(mulas)]
+    repasses = parte[parte["pag"].isin(mulas)]
+    for mula, grupo in entradas.groupby("rec"):
+        instantes = grupo["ts"].to_numpy()
+        pagadores = grupo["pag"].to_numpy()
+        maximo = max(
+            len(set(pagadores[(instantes >= t) & (instantes < t + np.timedelta64(1, "h"))])) for t in instantes
+        )
+        assert maximo >= 5, mula
+    repassou = entradas.groupby("rec")["ts"].max().index.isin(repasses["pag"])
+    assert repassou.mean() >= 0.9
+    assert repasses["valor"].sum() / entradas["valor"].sum() > 0.8
+    # tráfego legítimo de pessoa física não recebe de tantos pagadores distintos numa hora
+    pf_legit = tx[(tx["fraude"] == 0) & (tx["recebedor.tipo_pessoa"] == "PF")]
+    por_hora = pf_legit.groupby(["rec", pf_legit["ts"].dt.floor("h")])["pag"].nunique()
+    assert por_hora.quantile(0.999) < 5
+
+
+def test_sequestro_relampago_rajada_noturna_perto_do_limite(dados):
+    tx, _ = dados
+    parte = _tipologia(tx, "sequestro_relampago")
+    assert parte["hora_local"].map(lambda h: h >= 20 or h < 6).all()
+    assert parte["primeiro_par"].all()  # sempre recebedores novos para a vítima
+    por_vitima = parte.groupby("pag").agg(
+        n=("valor", "size"), total=("valor", "sum"), ini=("ts", "min"), fim=("ts", "max")
+    )
+    assert (por_vitima["n"] >= 2).all()
+    assert ((por_vitima["fim"] - por_vitima["ini"]) <= pd.Timedelta(hours=1)).mean() >= 0.9
+    assert por_vitima["total"].between(600, 3000).all()
+    assert (por_vitima["total"] <= 1000).mean() >= 0.6
+
+
+def test_account_takeover_dispositivo_nao_cadastrado_perto_dos_tetos(dados):
+    tx, _ = dados
+    parte = _tipologia(tx, "account_takeover")
+    assert (parte["dispositivo.cadastrado"] == False).all()  # noqa: E712
+    assert parte["valor"].between(150, 200).all()
+    assert (parte.groupby(["pag", parte["ts"].dt.date])["valor"].sum() <= 1000).all()
+    legit = tx[tx["fraude"] == 0]
+    nao_cadastrado = legit["dispositivo.cadastrado"] == False  # noqa: E712
+    assert nao_cadastrado.mean() < 0.03  # clientes legítimos também trocam de aparelho, mas pouco
+    assert (legit.loc[nao_cadastrado, "valor"] <= 200).all()  # e o teto vale para eles
+
+
+def test_falso_parente_primeiro_pix_para_chave_recem_vista(dados):
+    tx, _ = dados
+    primeira_vez = tx.groupby("chave")["ts"].transform("min")
+    tx = tx.assign(idade_chave=tx["ts"] - primeira_vez)
+    parte = _tipologia(tx, "falso_parente")
+    assert parte.drop_duplicates(["pag", "rec"])["primeiro_par"].all()  # o 2º pedido vai ao mesmo "parente"
+    recente = parte["idade_chave"] <= pd.Timedelta(hours=6)
+    metade = tx["ts"].min() + pd.Timedelta(days=2)  # na 2ª metade, chaves legítimas já foram vistas
+    legit = tx[(tx["fraude"] == 0) & tx["chave"].notna() & (tx["ts"] >= metade)]
+    assert recente.mean() >= 0.6
+    assert (legit["idade_chave"] <= pd.Timedelta(hours=6)).mean() <= 0.2
+    assert (~parte["hora_local"].between(1, 7)).all()  # de dia (o 2º pedido pode passar da meia-noite)
+
+
+def test_falsa_central_varios_pix_grandes_em_minutos_para_recebedor_novo(dados):
+    tx, _ = dados
+    parte = _tipologia(tx, "falsa_central")
+    assert (parte["valor"] >= 500).all()
+    por_vitima = parte.groupby("pag").agg(n=("valor", "size"), ini=("ts", "min"), fim=("ts", "max"))
+    assert (por_vitima["n"] >= 2).all()
+    assert ((por_vitima["fim"] - por_vitima["ini"]) <= pd.Timedelta(minutes=60)).mean() >= 0.9
+    primeiros = parte.sort_values("ts").drop_duplicates(["pag", "rec"])
+    assert primeiros["primeiro_par"].all()  # a 'conta segura' nunca tinha recebido da vítima
+
+
+def test_falso_qrcode_pessoa_fisica_com_volume_de_comerciante(dados):
+    tx, _ = dados
+    parte = _tipologia(tx, "falso_qrcode")
+    assert (parte["recebedor.tipo_pessoa"] == "PF").all()
+    assert parte["forma_iniciacao"].isin(["QRES", "QRDN"]).all()
+    assert (parte.groupby("rec")["pag"].nunique() >= 8).all()
+    qr_pf_legit = tx[
+        (tx["fraude"] == 0) & (tx["recebedor.tipo_pessoa"] == "PF") & tx["forma_iniciacao"].isin(["QRES", "QRDN"])
+    ]
+    por_3h = qr_pf_legit.groupby(["rec", qr_pf_legit["ts"].dt.floor("3h")])["pag"].nunique()
+    assert por_3h.max() < 8
+
+
+def test_abuso_med_e_contestacao_de_pix_legitimo(dados):
+    tx, med = dados
+    abuso = tx[tx["tipologia"] == "abuso_med"]
+    assert len(abuso) > 0
+    assert (abuso["fraude"] == 0).all()
+    assert abuso["end_to_end_id"].isin(med["end_to_end_id"]).all()
+    contestadas = tx[tx["end_to_end_id"].isin(med["end_to_end_id"])]
+    assert ((contestadas["fraude"] == 1) | (contestadas["tipologia"] == "abuso_med")).all()
+
+
+def test_med_atrasos_na_faixa_configurada_e_depois_do_pagamento(dados, pasta):
+    tx, med = dados
+    junto = med.merge(tx[["end_to_end_id", "ts", "valor", "fraude"]], on="end_to_end_id", validate="one_to_one")
+    assert len(junto) == len(med)
+    atraso = junto["ts_notificacao"] - junto["ts"]
+    assert (atraso >= pd.Timedelta(hours=2)).all()
+    assert (atraso <= pd.Timedelta(days=5)).all()
+    assert (junto["valor_contestado"] <= junto["valor"]).all()
+    assert med["ts_notificacao"].is_monotonic_increasing  # o arquivo sai na ordem de chegada
+    contestadas = junto["fraude"].sum() / tx["fraude"].sum()
+    assert 0.35 < contestadas < 0.75  # fracao_med = 0.6 das vítimas (repasses de laranja não são contestados)
+
+
+def test_um_campo_sozinho_nao_entrega_a_fraude(dados):
+    from simulador.analise import separabilidade
+
+    tx, _ = dados
+    tabela = separabilidade(tx).set_index("campo")["ap"]
+    assert tabela.drop("(referência: escore aleatório)").max() <= 0.3, tabela.sort_values().tail(3)
+
+
+# CLI ---------------------------------------------------------------------------------------------
+def test_cli_simular_em_arquivos(tmp_path, capsys):
+    codigo = main(["simular", "--saida", str(tmp_path), "--clientes", "300", "--dias", "1", "--semente", "9"])
+    assert codigo == 0
+    saida = capsys.readouterr().out
+    assert "Fraudes:" in saida and "Notificações MED" in saida
+    assert (tmp_path / "gabarito.csv").read_text().startswith("end_to_end_id,fraude,tipologia\n")
+    linhas = (tmp_path / "transacoes.jsonl").read_text().splitlines()
+    assert len(linhas) + 1 == len((tmp_path / "gabarito.csv").read_text().splitlines())
