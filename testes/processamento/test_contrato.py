@@ -188,3 +188,15 @@ def test_med():
 def test_todo_motivo_tem_descricao():
     codigos = {v for k, v in vars(c).items() if k.isupper() and isinstance(v, str) and v.isupper() and "_" in v}
     assert codigos <= set(c.MOTIVOS) | {"SEM_CHAVE"}
+
+
+def test_exemplos_do_documento_do_contrato_sao_validos():
+    import re
+    from pathlib import Path
+
+    texto = (Path(__file__).resolve().parents[2] / "docs" / "contrato_de_dados.md").read_text(encoding="utf-8")
+    exemplos = re.findall(r"```json\n(.*?)\n```", texto, re.S)
+    assert len(exemplos) == 4
+    for exemplo in exemplos:
+        validar = c.validar_med if "data_hora_notificacao" in exemplo else c.validar_transacao
+        assert validar(exemplo) == [], exemplo
