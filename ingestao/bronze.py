@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from plataforma.config import Configuracao
 from plataforma.kafka_opcoes import opcoes_kafka_spark
-from plataforma.tabelas import Tabela, checkpoint
+from plataforma.tabelas import Tabela, checkpoint, com_trigger
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -74,7 +74,4 @@ def iniciar_ingestao(
         .outputMode("append")
         .option("checkpointLocation", checkpoint(cfg, destino.nome))
     )
-    escritor = (
-        escritor.trigger(availableNow=True) if disponivel else escritor.trigger(processingTime=cfg.intervalo_trigger)
-    )
-    return destino.iniciar_escrita(escritor)
+    return destino.iniciar_escrita(com_trigger(escritor, cfg, disponivel))

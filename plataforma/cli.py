@@ -101,6 +101,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# conciliar -----------------------------------------------------------------------------------------
+def _cmd_conciliar(args: argparse.Namespace) -> int:
+    import json
+
+    from plataforma.spark import obter_spark
+    from processamento.conciliacao import conciliar, descrever
+
+    cfg = _configuracao(args)
+    balancos = conciliar(obter_spark(cfg, nome_app="detector-pix-conciliar"), cfg)
+    if args.json:
+        print(json.dumps([b.como_dict() for b in balancos], ensure_ascii=False, indent=2))
+    else:
+        print(descrever(balancos, args.permitir_pendentes))
+    fecha = all(b.equilibrado(args.permitir_pendentes) for b in balancos)
+    if not fecha:
+        print("erro: a conciliação NÃO FECHA; veja as linhas acima.", file=sys.stderr)
+    return 0 if fecha else 1
+
+
 # preparar ------------------------------------------------------------------------------------------
 def _cmd_preparar(args: argparse.Namespace) -> int:
     """Baixa os jars (Kafka, conector Kafka do Spark, Delta) para o cache; depois, nada de rede."""
@@ -140,6 +159,15 @@ def construir_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     executar.add_argument("--modo", help="modo do notebook do modelo (ex.: treinar, pontuar)")
     executar.set_defaults(func=_cmd_executar)
+
+    conciliar = sub.add_parser(
+        "conciliar", help="confere que bronze = silver + quarentena (+ duplicatas) por origem; falha se não fechar"
+    )
+    conciliar.add_argument("--json", action="store_true", help="saída em JSON")
+    conciliar.add_argument(
+        "--permitir-pendentes", action="store_true", help="não falha por mensagens da bronze ainda não processadas"
+    )
+    conciliar.set_defaults(func=_cmd_conciliar)
 
     info = sub.add_parser("info", help="mostra onde ficam dados, tabelas, checkpoints e o MLflow")
     info.set_defaults(func=_cmd_info)

@@ -129,6 +129,18 @@ CAMPOS: dict[str, Campo] = {
             "'<n> seconds', '<n> minutes' ou '<n> milliseconds', n >= 1",
             _regex(r"[1-9]\d* (milliseconds?|seconds?|minutes?)"),
         ),
+        Campo(
+            "atraso_tolerado_min",
+            "quanto um evento pode chegar atrasado (tempo do evento) sem ser marcado como atrasado",
+            "inteiro de 0 a 10080 (minutos)",
+            _inteiro(0, 10_080),
+        ),
+        Campo(
+            "janela_deduplicacao_h",
+            "por quanto tempo (pelo minuto do end_to_end_id) os ids ficam na memória de deduplicação",
+            "inteiro de 1 a 720 (horas)",
+            _inteiro(1, 720),
+        ),
         Campo("dados_dir", "pasta local de dados (Delta, checkpoints, MLflow, Kafka)", "um caminho", str),
         Campo(
             "catalogo",
@@ -166,7 +178,7 @@ CAMPOS: dict[str, Campo] = {
     ]
 }
 
-SEGREDOS = ("kafka_usuario", "kafka_senha")
+SEGREDOS = ("kafka_usuario", "kafka_senha", "chave_pseudonimizacao")
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,8 @@ class Configuracao:
     offsets_iniciais: str = "earliest"
     max_offsets_por_trigger: int = 0
     intervalo_trigger: str = "5 seconds"
+    atraso_tolerado_min: int = 10
+    janela_deduplicacao_h: int = 24
     dados_dir: str = str(DADOS_PADRAO)
     catalogo: str = ""
     esquema: str = ""
@@ -194,6 +208,7 @@ class Configuracao:
     escopo_segredos: str = "detector-pix"
     kafka_usuario: str | None = field(default=None, repr=False)
     kafka_senha: str | None = field(default=None, repr=False)
+    chave_pseudonimizacao: str | None = field(default=None, repr=False)
 
     # Derivados -------------------------------------------------------------------------------
     @property
@@ -333,6 +348,7 @@ def carregar_configuracao(
         **_converter_todos(valores, origens),
         kafka_usuario=ambiente.get(f"{PREFIXO_AMBIENTE}KAFKA_USUARIO"),
         kafka_senha=ambiente.get(f"{PREFIXO_AMBIENTE}KAFKA_SENHA"),
+        chave_pseudonimizacao=ambiente.get(f"{PREFIXO_AMBIENTE}CHAVE_PSEUDONIMIZACAO"),
     )
     _validar_conjunto(cfg)
     return cfg
@@ -351,11 +367,19 @@ def carregar_de_widgets(dbutils: Any, segredos: bool = True) -> Configuracao:
         dbutils.widgets.text(campo.name, str(getattr(padrao, campo.name)), campo.name)
         valores[campo.name] = dbutils.widgets.get(campo.name)
     convertidos = _converter_todos(valores, {k: f"widget '{k}'" for k in valores})
-    usuario = senha = None
+    usuario = senha = chave = None
+    escopo = convertidos.get("escopo_segredos", padrao.escopo_segredos)
     if segredos and convertidos.get("kafka_protocolo", "PLAINTEXT").startswith("SASL"):
-        escopo = convertidos.get("escopo_segredos", padrao.escopo_segredos)
         usuario = dbutils.secrets.get(scope=escopo, key="kafka-usuario")
         senha = dbutils.secrets.get(scope=escopo, key="kafka-senha")
-    cfg = Configuracao(**convertidos, kafka_usuario=usuario, kafka_senha=senha)
+    if segredos:
+        try:
+            chave = dbutils.secrets.get(scope=escopo, key="chave-pseudonimizacao")
+        except Exception:
+            raise ErroDeConfiguracao(
+                f"Segredo 'chave-pseudonimizacao' não encontrado no escopo '{escopo}': crie-o com "
+                f"'databricks secrets put-secret {escopo} chave-pseudonimizacao' (32+ caracteres aleatórios)."
+            ) from None
+    cfg = Configuracao(**convertidos, kafka_usuario=usuario, kafka_senha=senha, chave_pseudonimizacao=chave)
     _validar_conjunto(cfg)
     return cfg

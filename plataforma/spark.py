@@ -62,6 +62,7 @@ def obter_spark(
         .config("spark.default.parallelism", str(nucleos))
         .config("spark.databricks.delta.snapshotPartitions", str(nucleos))
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.memory", os.environ.get("DETECTOR_PIX_SPARK_MEMORIA", "4g"))

@@ -49,6 +49,16 @@ class Tabela:
         escritor = escritor.format("delta")
         return escritor.toTable(self.nome_uc) if self.nome_uc else escritor.start(self.caminho)
 
+    def anexar(self, df: DataFrame, id_app: str, versao: int, particao: str | None = None) -> None:
+        """Append idempotente: repetir o mesmo (id_app, versao) depois de uma queda não duplica linhas."""
+        escritor = df.write.format("delta").mode("append").option("txnAppId", id_app).option("txnVersion", str(versao))
+        if particao:
+            escritor = escritor.partitionBy(particao)
+        if self.nome_uc:
+            escritor.saveAsTable(self.nome_uc)
+        else:
+            escritor.save(self.caminho)
+
     def existe(self, spark: SparkSession) -> bool:
         if self.nome_uc:
             return spark.catalog.tableExists(self.nome_uc)
@@ -63,6 +73,13 @@ def tabela(cfg: Configuracao, nome: str) -> Tabela:
     if cfg.usa_unity_catalog:
         return Tabela(nome, f"{cfg.catalogo}.{cfg.esquema}.{nome}", None)
     return Tabela(nome, None, str(cfg.pasta_dados / "delta" / nome))
+
+
+def com_trigger(escritor: DataStreamWriter, cfg: Configuracao, disponivel: bool) -> DataStreamWriter:
+    """``disponivel``: processa o que existe agora e para; senão, um micro-batch a cada ``intervalo_trigger``."""
+    if disponivel:
+        return escritor.trigger(availableNow=True)
+    return escritor.trigger(processingTime=cfg.intervalo_trigger)
 
 
 def checkpoint(cfg: Configuracao, consulta: str) -> str:

@@ -1,39 +1,73 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # Processamento: bronze → silver (validada, deduplicada, pseudonimizada) → gold (features)
+# MAGIC # Processamento: bronze → silver, quarentena e gold (features por conta)
 # MAGIC
-# MAGIC **Estado atual**: esta etapa ainda não transforma dados. Por ora o notebook só confere o que a
-# MAGIC ingestão já gravou na bronze. A silver (validação do contrato, quarentena com motivo, deduplicação por
-# MAGIC `end_to_end_id`, pseudonimização LGPD) e a gold (features por conta em tempo real) chegam com a issue
-# MAGIC de processamento; o plano está em `docs/arquitetura.md`.
+# MAGIC Duas consultas de streaming, cada uma com seu checkpoint:
+# MAGIC
+# MAGIC | consulta | de | para |
+# MAGIC | --- | --- | --- |
+# MAGIC | `processamento_transacoes` | `bronze_transacoes` | `silver_transacoes`, `silver_quarentena`, `gold_features` |
+# MAGIC | `processamento_med` | `bronze_med` | `silver_med`, `silver_quarentena` |
+# MAGIC
+# MAGIC - **Validação**: cada mensagem é conferida contra o contrato (`docs/contrato_de_dados.md`); a que falha vai
+# MAGIC   para a quarentena com o payload cru, **todos** os motivos e as coordenadas no Kafka. Nada é descartado.
+# MAGIC - **Deduplicação** por `end_to_end_id` (único no SPI): repetidas vão para a quarentena com motivo `DUPLICATA`.
+# MAGIC - **Atrasadas** (tempo do evento mais velho que o relógio menos `atraso_tolerado_min`) ficam, marcadas.
+# MAGIC - **LGPD**: documentos, nomes, chaves e dispositivos saem pseudonimizados (HMAC com a chave do secret scope);
+# MAGIC   dados em claro só na bronze.
+# MAGIC - **Features** no tempo do evento, só com o que veio antes de cada Pix (`docs/features.md`).
+# MAGIC
+# MAGIC Exatamente uma vez: cada tabela recebe cada lote com `txnAppId`/`txnVersion`, e o estado das features é
+# MAGIC gravado por lote; um reinício refaz o lote interrompido a partir do estado anterior.
 
 # COMMAND ----------
 
 import os
 import sys
 
-_raiz = (
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if "__file__" in globals()
-    else os.path.dirname(os.getcwd())
-)
+if "__file__" in globals():  # execução local como arquivo Python
+    _raiz = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+else:  # Databricks: o diretório atual é a pasta do notebook
+    _raiz = os.path.dirname(os.getcwd())
 if _raiz not in sys.path:
     sys.path.insert(0, _raiz)
 
 from plataforma.notebook import iniciar_notebook
-from plataforma.tabelas import tabela
+from processamento.conciliacao import conciliar, descrever
+from processamento.pipeline import iniciar_processamento
+from processamento.pseudonimizacao import obter_chave
 
 ctx = iniciar_notebook(globals(), nome_app="detector-pix-processamento")
 disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Processar só o disponível e parar")
+chave = obter_chave(ctx.cfg)
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ## O que há na bronze
+# MAGIC ## Iniciar as consultas
+# MAGIC Com `disponivel=sim`, as transações são processadas até o fim da bronze e só depois as notificações MED
+# MAGIC (assim cada notificação encontra na silver o Pix que contesta).
 
 # COMMAND ----------
 
-for nome in ("bronze_transacoes", "bronze_med"):
-    t = tabela(ctx.cfg, nome)
-    total = t.ler(ctx.spark).count() if t.existe(ctx.spark) else 0
-    print(f"{nome}: {total} mensagens ({t.nome_uc or t.caminho})")
+transacoes, med, processador = iniciar_processamento(ctx.spark, ctx.cfg, chave, disponivel)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Acompanhar e conciliar
+# MAGIC O balanço confere, pelas coordenadas no Kafka, que cada mensagem da bronze está em exatamente um lugar.
+
+# COMMAND ----------
+
+if disponivel:
+    med.awaitTermination()
+    for resumo in processador.resumos:
+        print(
+            f"lote {resumo.lote}: {resumo.entrada} mensagens -> silver {resumo.silver}, quarentena "
+            f"{resumo.quarentena}, duplicatas {resumo.duplicatas}, atrasadas {resumo.atrasadas} "
+            f"em {resumo.segundos:.2f}s ({resumo.contas_no_estado} contas no estado)"
+        )
+    print(descrever(conciliar(ctx.spark, ctx.cfg)))
+else:
+    ctx.spark.streams.awaitAnyTermination()

@@ -1,0 +1,84 @@
+"""Deduplicação por ``end_to_end_id``: o id do Pix é único em todo o sistema, então repetido = duplicata.
+
+Política (documentada em docs/processamento.md):
+- dentro do lote, a primeira ocorrência (pela ordem tópico/partição/offset) vale e as demais são duplicatas;
+- entre lotes, os ids ficam na memória por ``janela_deduplicacao_h`` horas, contadas pelo minuto que o
+  próprio end_to_end_id carrega (não pela hora de chegada): uma reentrega do Kafka ou um reenvio do
+  participante cai nesta janela;
+- um id mais antigo que a janela não está na memória: é conferido contra a silver (consulta pontual,
+  com poda pela data do id). Assim nenhuma duplicata passa, por mais tarde que chegue.
+
+A memória guarda 8 bytes por id (hash de 64 bits), separados por minuto, e o minuto inteiro sai quando
+fica mais velho que a janela.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from processamento.features import hash_id
+
+
+def minuto_do_id(end_to_end_id: pd.Series) -> np.ndarray:
+    """Minutos desde a época a partir de ``yyyyMMddHHmm`` (posições 9 a 20 do EndToEndId)."""
+    instantes = pd.to_datetime(end_to_end_id.str.slice(9, 21), format="%Y%m%d%H%M", utc=True)
+    return (instantes.astype("int64") // 60_000_000_000).to_numpy(np.int64)
+
+
+class Deduplicador:
+    def __init__(self, janela_h: int = 24) -> None:
+        self.janela_min = janela_h * 60
+        self.vistos: dict[int, np.ndarray] = {}
+        self.minuto_maximo = 0
+        self._novos: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def classificar(self, end_to_end_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(duplicata, antigo) para cada id; ``antigo`` = fora da janela, conferir na silver.
+
+        Os ids novos entram na memória, de modo que um lote posterior os reconhece.
+        """
+        n = len(end_to_end_id)
+        duplicata = end_to_end_id.duplicated(keep="first").to_numpy()
+        if n == 0:
+            return duplicata, np.zeros(0, bool)
+        hashes = hash_id(end_to_end_id)
+        minutos = minuto_do_id(end_to_end_id)
+        self.minuto_maximo = max(self.minuto_maximo, int(minutos.max()))
+        limite = self.minuto_maximo - self.janela_min
+        antigo = minutos < limite
+        for minuto in np.unique(minutos[~antigo]).tolist():
+            vistos = self.vistos.get(minuto)
+            if vistos is not None:
+                deste = minutos == minuto
+                duplicata[deste] |= np.isin(hashes[deste], vistos, assume_unique=False)
+        aceitos = ~duplicata & ~antigo
+        self._guardar(hashes[aceitos], minutos[aceitos])
+        self._novos.append((hashes[aceitos], minutos[aceitos]))
+        for minuto in [m for m in self.vistos if m < limite]:
+            del self.vistos[minuto]
+        return duplicata, antigo
+
+    def _guardar(self, hashes: np.ndarray, minutos: np.ndarray) -> None:
+        for minuto in np.unique(minutos).tolist():
+            deste = hashes[minutos == minuto]
+            atual = self.vistos.get(minuto)
+            self.vistos[minuto] = np.unique(deste if atual is None else np.concatenate([atual, deste]))
+
+    @property
+    def ids_na_memoria(self) -> int:
+        return sum(len(v) for v in self.vistos.values())
+
+    def extrair(self, completo: bool = False) -> dict[str, np.ndarray]:
+        pares = [(v, np.full(len(v), m, np.int64)) for m, v in self.vistos.items()] if completo else self._novos
+        self._novos = []
+        hashes = np.concatenate([p[0] for p in pares]) if pares else np.zeros(0, np.int64)
+        minutos = np.concatenate([p[1] for p in pares]) if pares else np.zeros(0, np.int64)
+        return {"hash": hashes, "minuto": minutos, "minuto_maximo": np.array([self.minuto_maximo], np.int64)}
+
+    def aplicar(self, estado: dict[str, np.ndarray]) -> None:
+        self.minuto_maximo = max(self.minuto_maximo, int(estado["minuto_maximo"][0]))
+        self._guardar(estado["hash"], estado["minuto"])
+        limite = self.minuto_maximo - self.janela_min
+        for minuto in [m for m in self.vistos if m < limite]:
+            del self.vistos[minuto]

@@ -1,0 +1,326 @@
+"""As consultas de streaming do processamento: bronze -> silver, quarentena e gold, exatamente uma vez.
+
+Transações: um ``foreachBatch`` por micro-batch
+1. interpreta e valida no Spark (``mapInPandas``, distribuído) e traz o lote ao driver;
+2. separa inválidas (quarentena, com motivos) e duplicatas (quarentena, motivo ``DUPLICATA``);
+3. marca atrasadas (tempo do evento mais velho que o relógio menos ``atraso_tolerado_min``);
+4. calcula as features no motor vetorizado, com as notificações MED novas como marcas de fraude;
+5. grava silver, quarentena e gold com ``txnAppId``/``txnVersion`` (idempotente) e, por último, o estado.
+
+Um reinício (mesmo um SIGKILL) refaz o lote interrompido a partir do estado do lote anterior: as escritas
+já feitas são ignoradas pelo Delta e o estado é regravado igual. Nada se perde, nada se duplica.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from plataforma.config import Configuracao
+from plataforma.erros import ErroDeAmbiente
+from plataforma.tabelas import Tabela, checkpoint, com_trigger, tabela
+from processamento.deduplicacao import Deduplicador, minuto_do_id
+from processamento.estado import ArmazemDeEstado
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from processamento.silver import (
+    COLUNAS_QUARENTENA,
+    DUPLICATA,
+    ESQUEMA_TRANSACAO_INTERPRETADA,
+    interpretar_med,
+    interpretar_transacoes,
+    quarentena,
+    validas,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql.streaming import StreamingQuery
+
+CONSULTA_TRANSACOES = "processamento_transacoes"
+CONSULTA_MED = "processamento_med"
+INTERVALO_EXPIRACAO = 20  # lotes entre duas varreduras de expiração do estado
+
+_TIPOS_SPARK = {"int32": T.IntegerType(), "float64": T.DoubleType(), "bool": T.BooleanType()}
+
+ESQUEMA_SILVER = T.StructType(
+    [c for c in ESQUEMA_TRANSACAO_INTERPRETADA.fields if c.name not in ("motivos", "valor_bruto")]
+    + [
+        T.StructField("atrasado", T.BooleanType()),
+        T.StructField("lote", T.LongType()),
+        T.StructField("data_hora_processamento", T.TimestampType()),
+    ]
+)
+ESQUEMA_QUARENTENA = T.StructType(
+    [
+        T.StructField("origem", T.StringType()),
+        *[c for c in ESQUEMA_TRANSACAO_INTERPRETADA.fields if c.name in COLUNAS_QUARENTENA],
+        T.StructField("lote", T.LongType()),
+        T.StructField("data_hora_processamento", T.TimestampType()),
+    ]
+)
+COLUNAS_GOLD_CHAVE = [
+    "end_to_end_id",
+    "data_hora",
+    "valor",
+    "pagador_id_conta",
+    "recebedor_id_conta",
+    "pagador_tipo_pessoa",
+    "recebedor_tipo_pessoa",
+    "forma_iniciacao",
+    "canal",
+    "atrasado",
+    "timestamp_kafka",
+]
+ESQUEMA_GOLD = T.StructType(
+    [ESQUEMA_SILVER[c] for c in COLUNAS_GOLD_CHAVE]
+    + [T.StructField(nome, _TIPOS_SPARK[tipo]) for nome, tipo in COLUNAS_FEATURES.items()]
+    + [T.StructField("lote", T.LongType()), T.StructField("data_hora_processamento", T.TimestampType())]
+)
+
+
+def _com_data(df: DataFrame, coluna: str = "data_hora") -> DataFrame:
+    return df.withColumn("data", F.to_date(coluna))
+
+
+def _valor_decimal(df: DataFrame, coluna: str = "valor") -> DataFrame:
+    return df.withColumn(coluna, F.col(coluna).cast(T.DecimalType(17, 2)))
+
+
+@dataclass
+class ResumoDoLote:
+    lote: int
+    entrada: int
+    silver: int
+    quarentena: int
+    duplicatas: int
+    atrasadas: int
+    segundos: float
+    contas_no_estado: int
+
+
+@dataclass
+class ProcessadorDeTransacoes:
+    """O ``foreachBatch`` de bronze_transacoes. Guarda o estado entre lotes e sabe reconstruí-lo."""
+
+    spark: SparkSession
+    cfg: Configuracao
+    chave: bytes
+    parametros: ParametrosFeatures = field(default_factory=ParametrosFeatures)
+    intervalo_snapshot: int = 50
+    resumos: list[ResumoDoLote] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.silver = tabela(self.cfg, "silver_transacoes")
+        self.quarentena = tabela(self.cfg, "silver_quarentena")
+        self.gold = tabela(self.cfg, "gold_features")
+        self.silver_med = tabela(self.cfg, "silver_med")
+        self.armazem = ArmazemDeEstado(f"{checkpoint(self.cfg, CONSULTA_TRANSACOES)}/estado", self.intervalo_snapshot)
+        self.lote_em_memoria: int | None = None
+        self._reiniciar_estado()
+
+    def _reiniciar_estado(self) -> None:
+        self.motor = MotorDeFeatures(self.parametros)
+        self.dedup = Deduplicador(self.cfg.janela_deduplicacao_h)
+        self.relogio_ms = 0  # maior data_hora já processada
+        self.med_ate = -1  # último lote da silver_med já aplicado como marca
+
+    def _sincronizar(self, lote: int) -> None:
+        """Garante na memória o estado de ``lote - 1`` (reconstruindo do armazém após um reinício)."""
+        if self.lote_em_memoria == lote - 1:
+            return
+        self._reiniciar_estado()
+        for parte in self.armazem.sequencia_ate(lote - 1):
+            self.motor.aplicar({k.removeprefix("features."): v for k, v in parte.items() if k.startswith("features.")})
+            self.dedup.aplicar({k.removeprefix("dedup."): v for k, v in parte.items() if k.startswith("dedup.")})
+            self.relogio_ms = max(self.relogio_ms, int(parte["pipeline.relogio_ms"][0]))
+            self.med_ate = max(self.med_ate, int(parte["pipeline.med_ate"][0]))
+        self.lote_em_memoria = lote - 1
+
+    def _marcas_novas(self) -> pd.DataFrame:
+        if not self.silver_med.existe(self.spark):
+            return pd.DataFrame(columns=["recebedor_id_conta", "data_hora_notificacao", "lote"])
+        novas = (
+            self.silver_med.ler(self.spark)
+            .where((F.col("lote") > self.med_ate) & F.col("recebedor_id_conta").isNotNull())
+            .select("recebedor_id_conta", "data_hora_notificacao", "lote")
+            .toPandas()
+        )
+        if len(novas):
+            self.med_ate = int(novas["lote"].max())
+        return novas
+
+    def _ja_na_silver(self, ids: pd.Series, lote: int) -> np.ndarray:
+        """Duplicatas mais velhas que a janela da memória: consulta pontual à silver, podada pela data."""
+        if not self.silver.existe(self.spark):
+            return np.zeros(len(ids), bool)
+        datas = sorted({str(d.date()) for d in pd.to_datetime(minuto_do_id(ids) * 60, unit="s")})
+        encontrados = {
+            r.end_to_end_id
+            for r in self.silver.ler(self.spark)
+            .where(F.col("data").isin(datas) & F.col("end_to_end_id").isin(list(ids)) & (F.col("lote") < lote))
+            .select("end_to_end_id")
+            .collect()
+        }
+        return ids.isin(encontrados).to_numpy()
+
+    def _atrasadas(self, aceitas: pd.DataFrame) -> pd.Series:
+        """Atrasada: tempo do evento mais velho que o relógio (o maior já visto antes dela na mesma partição,
+        ou nos lotes anteriores) menos a tolerância. Fica na silver, marcada; nunca é descartada."""
+        relogio = aceitas.groupby(["topico", "particao"], sort=False)["data_hora"].cummax()
+        if self.relogio_ms:
+            relogio = relogio.clip(lower=pd.Timestamp(self.relogio_ms, unit="ms", tz="UTC"))
+        return aceitas["data_hora"] < relogio - pd.Timedelta(minutes=self.cfg.atraso_tolerado_min)
+
+    def __call__(self, lote_df: DataFrame, lote: int) -> None:
+        inicio = time.perf_counter()
+        self._sincronizar(lote)
+        marcas = self._marcas_novas()
+        lido = interpretar_transacoes(lote_df, self.chave).toPandas()
+        agora = pd.Timestamp.now(tz="UTC")
+        invalidas = lido[lido["motivos"].str.len() > 0]
+        candidatas = lido[lido["motivos"].str.len() == 0].sort_values(["topico", "particao", "offset"])
+        duplicata, antigo = self.dedup.classificar(candidatas["end_to_end_id"])
+        if antigo.any():
+            duplicata[antigo] |= self._ja_na_silver(candidatas["end_to_end_id"][antigo], lote)
+        duplicatas = candidatas[duplicata].assign(motivos=[[DUPLICATA]] * int(duplicata.sum()))
+        aceitas = candidatas[~duplicata].copy()
+        aceitas["atrasado"] = self._atrasadas(aceitas)
+        if len(aceitas):
+            self.relogio_ms = max(self.relogio_ms, int(aceitas["data_hora"].max().value // 1_000_000))
+        aceitas["lote"], aceitas["data_hora_processamento"] = lote, agora
+
+        features = self.motor.processar_linha_do_tempo(
+            aceitas[[*COLUNAS_ENTRADA, *[c for c in COLUNAS_GOLD_CHAVE if c not in COLUNAS_ENTRADA]]], marcas
+        )
+        if lote % INTERVALO_EXPIRACAO == 0:
+            self.motor.expirar()
+        features["lote"], features["data_hora_processamento"] = lote, agora
+
+        para_quarentena = pd.concat([invalidas, duplicatas], ignore_index=True).assign(
+            origem="transacoes", lote=lote, data_hora_processamento=agora
+        )
+        id_app = f"detector-pix:{CONSULTA_TRANSACOES}"
+        criar = self.spark.createDataFrame
+        self.quarentena.anexar(
+            criar(para_quarentena[ESQUEMA_QUARENTENA.fieldNames()], ESQUEMA_QUARENTENA), id_app, lote
+        )
+        silver = _valor_decimal(_com_data(criar(aceitas[ESQUEMA_SILVER.fieldNames()], ESQUEMA_SILVER)))
+        self.silver.anexar(silver, id_app, lote, particao="data")
+        self.gold.anexar(_com_data(criar(features[ESQUEMA_GOLD.fieldNames()], ESQUEMA_GOLD)), id_app, lote, "data")
+
+        estado = {f"features.{k}": v for k, v in self.motor.extrair().items()}
+        estado |= {f"dedup.{k}": v for k, v in self.dedup.extrair().items()}
+        estado["pipeline.relogio_ms"] = np.array([self.relogio_ms], np.int64)
+        estado["pipeline.med_ate"] = np.array([self.med_ate], np.int64)
+        completo = None
+        if self.armazem.precisa_snapshot(lote):
+            completo = {f"features.{k}": v for k, v in self.motor.extrair(completo=True).items()}
+            completo |= {f"dedup.{k}": v for k, v in self.dedup.extrair(completo=True).items()}
+            completo |= {k: v for k, v in estado.items() if k.startswith("pipeline.")}
+        self.armazem.gravar(lote, estado, completo)
+        self.lote_em_memoria = lote
+        self.resumos.append(
+            ResumoDoLote(
+                lote,
+                len(lido),
+                len(aceitas),
+                len(invalidas),
+                len(duplicatas),
+                int(aceitas["atrasado"].sum()),
+                time.perf_counter() - inicio,
+                self.motor.contas_no_estado,
+            )
+        )
+
+
+@dataclass
+class ProcessadorDeMed:
+    """O ``foreachBatch`` de bronze_med: valida, deduplica por end_to_end_id e acha a conta recebedora."""
+
+    spark: SparkSession
+    cfg: Configuracao
+
+    def __post_init__(self) -> None:
+        self.silver_med = tabela(self.cfg, "silver_med")
+        self.silver = tabela(self.cfg, "silver_transacoes")
+        self.quarentena = tabela(self.cfg, "silver_quarentena")
+
+    def __call__(self, lote_df: DataFrame, lote: int) -> None:
+        interpretadas = interpretar_med(lote_df).localCheckpoint()
+        agora = F.current_timestamp()
+        id_app = f"detector-pix:{CONSULTA_MED}"
+        ordem = Window.partitionBy("end_to_end_id").orderBy("topico", "particao", "offset")
+        candidatas = validas(interpretadas).withColumn("_ordem", F.row_number().over(ordem))
+        if self.silver_med.existe(self.spark):
+            anteriores = (
+                self.silver_med.ler(self.spark)
+                .where(F.col("lote") < lote)  # num reprocessamento, as linhas deste lote não contam
+                .select("end_to_end_id", F.lit(True).alias("_ja_existe"))
+                .distinct()
+            )
+            candidatas = candidatas.join(anteriores, "end_to_end_id", "left")
+        else:
+            candidatas = candidatas.withColumn("_ja_existe", F.lit(None).cast("boolean"))
+        repetida = (F.col("_ordem") > 1) | F.col("_ja_existe").isNotNull()
+        duplicatas = candidatas.where(repetida).select(
+            F.lit("med").alias("origem"), *[c for c in COLUNAS_QUARENTENA[1:] if c not in ("motivos", "valor_bruto")],
+            F.array(F.lit(DUPLICATA)).alias("motivos"), F.lit(None).cast("binary").alias("valor_bruto"),
+        )  # fmt: skip
+        novas = candidatas.where(~repetida).drop("_ordem", "_ja_existe")
+        if self.silver.existe(self.spark):
+            # Poda pela data que o próprio end_to_end_id carrega: a silver é particionada por data.
+            datas = [
+                r.d
+                for r in novas.select(F.to_date(F.substring("end_to_end_id", 10, 8), "yyyyMMdd").alias("d"))
+                .distinct()
+                .collect()
+            ]
+            contestadas = (
+                self.silver.ler(self.spark)
+                .where(F.col("data").isin(datas))
+                .select("end_to_end_id", "recebedor_id_conta", "data_hora")
+            )
+            novas = novas.join(contestadas, "end_to_end_id", "left").withColumnRenamed("data_hora", "data_hora_pix")
+        else:
+            novas = novas.withColumn("recebedor_id_conta", F.lit(None).cast("string")).withColumn(
+                "data_hora_pix", F.lit(None).cast("timestamp")
+            )
+        quarentena_lote = quarentena(interpretadas, "med").unionByName(duplicatas)
+        extras = [F.lit(lote).cast("long").alias("lote"), agora.alias("data_hora_processamento")]
+        self.quarentena.anexar(quarentena_lote.select("*", *extras), id_app, lote)
+        silver_med = _valor_decimal(novas.select("*", *extras), "valor_contestado")
+        self.silver_med.anexar(silver_med, id_app, lote)
+
+
+def iniciar_processamento(
+    spark: SparkSession, cfg: Configuracao, chave: bytes, disponivel: bool = False
+) -> tuple[StreamingQuery, StreamingQuery, ProcessadorDeTransacoes]:
+    """Inicia as duas consultas (transações e MED). Devolve também o processador, com os resumos por lote."""
+    processador = ProcessadorDeTransacoes(spark, cfg, chave)
+    consultas = []
+    for origem, consulta, funcao in (
+        (tabela(cfg, "bronze_transacoes"), CONSULTA_TRANSACOES, processador),
+        (tabela(cfg, "bronze_med"), CONSULTA_MED, ProcessadorDeMed(spark, cfg)),
+    ):
+        escritor = (
+            _fonte(spark, origem)
+            .writeStream.queryName(consulta)
+            .option("checkpointLocation", checkpoint(cfg, consulta))
+            .foreachBatch(funcao)
+        )
+        consultas.append(com_trigger(escritor, cfg, disponivel).start())
+        if disponivel:  # transações antes das notificações: o MED encontra o Pix contestado na silver
+            consultas[-1].awaitTermination()
+    return consultas[0], consultas[1], processador
+
+
+def _fonte(spark: SparkSession, origem: Tabela) -> DataFrame:
+    if not origem.existe(spark):
+        raise ErroDeAmbiente(f"A tabela {origem.nome} ainda não existe: rode a ingestão antes do processamento.")
+    return origem.ler_stream(spark)

@@ -1,0 +1,198 @@
+"""Bronze -> silver: interpretar, validar contra o contrato e pseudonimizar, sem perder nenhuma mensagem.
+
+Cada mensagem da bronze sai daqui como uma linha com ``motivos``: vazia, a linha segue para a silver;
+com motivos, vai para a quarentena com o payload cru e todos os motivos. O contrato é o de
+``processamento.contrato`` (o mesmo que o simulador usa), chamado em lotes dentro do Spark com
+``mapInPandas``: uma só implementação de cada regra.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from processamento.contrato import validar_med, validar_transacao
+from processamento.pseudonimizacao import pseudonimizar
+
+DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
+
+_COORDENADAS = [
+    T.StructField("topico", T.StringType()),
+    T.StructField("particao", T.IntegerType()),
+    T.StructField("offset", T.LongType()),
+    T.StructField("timestamp_kafka", T.TimestampType()),
+    T.StructField("data_hora_ingestao", T.TimestampType()),
+]
+
+ESQUEMA_TRANSACAO_INTERPRETADA = T.StructType(
+    [
+        *_COORDENADAS,
+        T.StructField("motivos", T.ArrayType(T.StringType())),
+        T.StructField("valor_bruto", T.BinaryType()),
+        T.StructField("end_to_end_id", T.StringType()),
+        T.StructField("data_hora", T.TimestampType()),
+        T.StructField("valor", T.DoubleType()),
+        T.StructField("forma_iniciacao", T.StringType()),
+        T.StructField("finalidade", T.StringType()),
+        T.StructField("canal", T.StringType()),
+        *[
+            T.StructField(f"{papel}_{campo}", T.StringType())
+            for papel in ("pagador", "recebedor")
+            for campo in ("id_conta", "ispb", "tipo_conta", "tipo_pessoa", "documento_hash")
+        ],
+        T.StructField("chave_hash", T.StringType()),
+        T.StructField("tipo_chave", T.StringType()),
+        T.StructField("dispositivo_id_hash", T.StringType()),
+        T.StructField("dispositivo_cadastrado", T.BooleanType()),
+        T.StructField("txid", T.StringType()),
+        T.StructField("tem_info_pagador", T.BooleanType()),
+    ]
+)
+
+ESQUEMA_MED_INTERPRETADA = T.StructType(
+    [
+        *_COORDENADAS,
+        T.StructField("motivos", T.ArrayType(T.StringType())),
+        T.StructField("valor_bruto", T.BinaryType()),
+        T.StructField("end_to_end_id", T.StringType()),
+        T.StructField("data_hora_notificacao", T.TimestampType()),
+        T.StructField("tipo", T.StringType()),
+        T.StructField("valor_contestado", T.DoubleType()),
+    ]
+)
+
+COLUNAS_QUARENTENA = [
+    "origem",
+    "topico",
+    "particao",
+    "offset",
+    "timestamp_kafka",
+    "data_hora_ingestao",
+    "end_to_end_id",
+    "motivos",
+    "valor_bruto",
+]
+
+
+def _instante(texto: str) -> datetime:
+    # O contrato já garantiu o formato "2026-11-27T23:41:07.412Z".
+    return datetime.strptime(texto, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _e2e_se_houver(obj: object) -> str | None:
+    """O end_to_end_id de uma mensagem inválida, se legível: ajuda a investigar a quarentena."""
+    if isinstance(obj, dict) and isinstance(obj.get("end_to_end_id"), str):
+        return obj["end_to_end_id"][:64]
+    return None
+
+
+def _ler_json(valor: bytes | None) -> object:
+    try:
+        return json.loads(valor) if valor is not None else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.DataFrame:
+    """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena."""
+    linhas = []
+    for bruto in bronze["valor_bruto"]:
+        motivos = validar_transacao(bruto) if bruto is not None else ["JSON_INVALIDO"]
+        obj = _ler_json(bruto)
+        if motivos:
+            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
+            continue
+        pagador, recebedor = obj["pagador"], obj["recebedor"]
+        dispositivo = obj.get("dispositivo")
+        chave_pix = obj.get("chave")
+        linha = {
+            "motivos": [],
+            "valor_bruto": None,
+            "end_to_end_id": obj["end_to_end_id"],
+            "data_hora": _instante(obj["data_hora"]),
+            "valor": float(obj["valor"]),
+            "forma_iniciacao": obj["forma_iniciacao"],
+            "finalidade": obj["finalidade"],
+            "canal": obj["canal"],
+            "chave_hash": pseudonimizar(chave, f"{obj['tipo_chave']}|{chave_pix}") if chave_pix else None,
+            "tipo_chave": obj.get("tipo_chave"),
+            "dispositivo_id_hash": pseudonimizar(chave, dispositivo["id"]) if dispositivo else None,
+            "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
+            "txid": obj.get("txid"),
+            "tem_info_pagador": bool(obj.get("info_pagador")),
+        }
+        for papel, parte in (("pagador", pagador), ("recebedor", recebedor)):
+            conta = f"{parte['ispb']}|{parte['agencia']}|{parte['conta']}"
+            linha[f"{papel}_id_conta"] = pseudonimizar(chave, conta)
+            linha[f"{papel}_ispb"] = parte["ispb"]
+            linha[f"{papel}_tipo_conta"] = parte["tipo_conta"]
+            linha[f"{papel}_tipo_pessoa"] = parte["tipo_pessoa"]
+            linha[f"{papel}_documento_hash"] = pseudonimizar(chave, parte["documento"])
+        linhas.append(linha)
+    return _com_coordenadas(bronze, linhas, ESQUEMA_TRANSACAO_INTERPRETADA)
+
+
+def interpretar_med_pandas(bronze: pd.DataFrame) -> pd.DataFrame:
+    """Notificações MED: não têm dados pessoais além do end_to_end_id; só validar e tipar."""
+    linhas = []
+    for bruto in bronze["valor_bruto"]:
+        motivos = validar_med(bruto) if bruto is not None else ["JSON_INVALIDO"]
+        obj = _ler_json(bruto)
+        if motivos:
+            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
+            continue
+        linhas.append(
+            {
+                "motivos": [],
+                "valor_bruto": None,
+                "end_to_end_id": obj["end_to_end_id"],
+                "data_hora_notificacao": _instante(obj["data_hora_notificacao"]),
+                "tipo": obj["tipo"],
+                "valor_contestado": float(obj["valor_contestado"]),
+            }
+        )
+    return _com_coordenadas(bronze, linhas, ESQUEMA_MED_INTERPRETADA)
+
+
+def _com_coordenadas(bronze: pd.DataFrame, linhas: list[dict], esquema: T.StructType) -> pd.DataFrame:
+    saida = pd.DataFrame.from_records(linhas, columns=esquema.fieldNames(), index=bronze.index)
+    for campo in _COORDENADAS:
+        saida[campo.name] = bronze[campo.name].to_numpy()
+    for campo in esquema.fields:  # datas sempre como datetime UTC, mesmo num lote só de inválidas
+        if isinstance(campo.dataType, T.TimestampType) and campo.name not in bronze:
+            saida[campo.name] = pd.to_datetime(saida[campo.name], utc=True)
+    return saida
+
+
+def _no_spark(bronze: DataFrame, funcao: Callable[[pd.DataFrame], pd.DataFrame], esquema: T.StructType) -> DataFrame:
+    colunas = ["valor_bruto", *[c.name for c in _COORDENADAS]]
+
+    def lotes(iterador: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for parte in iterador:
+            yield funcao(parte)
+
+    return bronze.select(*colunas).mapInPandas(lotes, esquema)
+
+
+def interpretar_transacoes(bronze: DataFrame, chave: bytes) -> DataFrame:
+    """DataFrame da bronze -> uma linha por mensagem com ``motivos`` (vazio = válida)."""
+    return _no_spark(bronze, lambda parte: interpretar_transacoes_pandas(parte, chave), ESQUEMA_TRANSACAO_INTERPRETADA)
+
+
+def interpretar_med(bronze: DataFrame) -> DataFrame:
+    return _no_spark(bronze, interpretar_med_pandas, ESQUEMA_MED_INTERPRETADA)
+
+
+def validas(interpretadas: DataFrame) -> DataFrame:
+    return interpretadas.where(F.size("motivos") == 0).drop("motivos", "valor_bruto")
+
+
+def quarentena(interpretadas: DataFrame, origem: str) -> DataFrame:
+    """As inválidas, com o payload cru, todos os motivos e as coordenadas no Kafka para reprocessar."""
+    return interpretadas.where(F.size("motivos") > 0).select(F.lit(origem).alias("origem"), *COLUNAS_QUARENTENA[1:])

@@ -1,0 +1,93 @@
+"""Kafka -> bronze -> silver/quarentena/gold com tráfego simulado e 5% de entrada ruim: nada se perde."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from ingestao.bronze import iniciar_ingestao
+from plataforma.config import Configuracao
+from plataforma.kafka_local import BrokerKafkaLocal
+from plataforma.tabelas import tabela
+from processamento.conciliacao import conciliar
+from processamento.pipeline import iniciar_processamento
+from simulador import Parametros, gerar, produzir_mensagens
+
+pytestmark = pytest.mark.integracao
+
+CHAVE = b"chave-de-teste-com-32-caracteres!"
+
+
+def _cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str) -> Configuracao:
+    sufixo = f"{nome}.{uuid.uuid4().hex[:8]}"
+    cfg = cfg_teste.com(
+        dados_dir=str(cfg_teste.pasta_dados / sufixo),
+        topico_transacoes=f"{sufixo}.transacoes",
+        topico_med=f"{sufixo}.med",
+        topico_decisoes=f"{sufixo}.decisoes",
+    )
+    broker.criar_topicos(cfg.topicos)
+    return cfg
+
+
+def produzir_simulacao(cfg: Configuracao, parametros: Parametros) -> tuple[Counter, int, int]:
+    """Produz o tráfego simulado; devolve os defeitos injetados e quantas transações e MED foram enviadas."""
+    defeitos: Counter = Counter()
+    transacoes, chaves, med, chaves_med = [], [], [], []
+    for lote in gerar(parametros):
+        transacoes += lote.transacoes
+        chaves += lote.chaves
+        med += lote.med
+        chaves_med += lote.chaves_med
+        defeitos.update(d.tipo for d in lote.defeitos)
+    total_tx = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, chaves)
+    total_med = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, med, chaves_med)
+    return defeitos, total_tx, total_med
+
+
+def ingerir(spark: SparkSession, cfg: Configuracao) -> None:
+    for topico, nome in ((cfg.topico_transacoes, "bronze_transacoes"), (cfg.topico_med, "bronze_med")):
+        iniciar_ingestao(spark, cfg, topico, tabela(cfg, nome), disponivel=True).awaitTermination()
+
+
+def test_trafego_com_entrada_ruim_fecha_a_conciliacao(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+) -> None:
+    cfg = _cfg_isolada(cfg_teste, broker_kafka, "pipeline")
+    parametros = Parametros(semente=5, clientes=300, dias=2.0, taxa_invalidas=0.05, fracao_med=1.0, taxa_fraude=0.02)
+    defeitos, total_tx, total_med = produzir_simulacao(cfg, parametros)
+    assert sum(defeitos.values()) > 0.03 * total_tx  # o teste exercita entrada ruim de verdade
+
+    ingerir(spark, cfg)
+    _, med, processador = iniciar_processamento(spark, cfg, CHAVE, disponivel=True)
+    med.awaitTermination()
+
+    transacoes, notificacoes = conciliar(spark, cfg)
+    assert transacoes.equilibrado() and notificacoes.equilibrado(), (transacoes, notificacoes)
+    assert transacoes.bronze == total_tx
+    assert notificacoes.bronze == total_med
+    invalidas_esperadas = sum(q for tipo, q in defeitos.items() if tipo not in ("duplicada", "atrasada"))
+    assert transacoes.quarentena - transacoes.duplicatas == invalidas_esperadas
+    assert transacoes.duplicatas == defeitos["duplicada"]
+    assert defeitos["atrasada"] > 0
+    assert transacoes.atrasadas >= defeitos["atrasada"]
+
+    quarentena = tabela(cfg, "silver_quarentena").ler(spark)
+    assert quarentena.where(F.size("motivos") == 0).count() == 0  # toda linha tem motivo
+    assert quarentena.where("origem = 'transacoes' and offset is null").count() == 0
+
+    silver = tabela(cfg, "silver_transacoes").ler(spark)
+    gold = tabela(cfg, "gold_features").ler(spark)
+    assert silver.count() == gold.count() == transacoes.silver
+    assert silver.select("end_to_end_id").distinct().count() == transacoes.silver  # sem duplicatas
+    assert silver.join(gold, "end_to_end_id", "left_anti").count() == 0
+    # LGPD: nenhum documento em claro na silver.
+    assert "pagador_documento" not in silver.columns
+    assert silver.where(F.length("pagador_documento_hash") != 32).count() == 0
+    # MED: notificações achadas na silver viram marcas com a conta recebedora.
+    assert tabela(cfg, "silver_med").ler(spark).where("recebedor_id_conta is not null").count() > 0
+    assert sum(r.silver for r in processador.resumos) == transacoes.silver
