@@ -69,6 +69,13 @@ def _cmd_simular(args: argparse.Namespace) -> int:
         garantir_topicos(opcoes, (cfg.topico_transacoes, cfg.topico_med), cfg.kafka_particoes)
         if args.tps:
             p = parametros_ao_vivo(p, args.tps)
+            if p.pix_por_cliente_dia > 20:
+                sugestao = args.tps * 86_400 / (2 * p.clientes)  # ~2 Pix por cliente por dia
+                print(
+                    f"aviso: {p.pix_por_cliente_dia:,.0f} Pix por cliente por dia simulado; para hábitos realistas "
+                    f"(velocidade, histórico) use --aceleracao {sugestao:,.0f} ou mais --clientes.".replace(",", "."),
+                    file=sys.stderr,
+                )
             duracao = f" por {args.duracao:g} s" if args.duracao else " até Ctrl+C"
             print(
                 f"Produzindo ~{args.tps:g} Pix/s em {cfg.kafka_bootstrap} ({cfg.topico_transacoes}, {cfg.topico_med})"
