@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from operator import mul
 
 # Códigos de motivo ----------------------------------------------------------------------------------
 JSON_INVALIDO = "JSON_INVALIDO"
@@ -87,29 +88,33 @@ TAMANHO_MAX_DISPOSITIVO = 64
 VALOR_MAXIMO = 1e11
 
 
-def _dv_mod11(valores: Iterable[int], pesos: Iterable[int]) -> int:
-    resto = sum(v * p for v, p in zip(valores, pesos, strict=True)) % 11
+def _dv_mod11(valores: list[int], pesos: tuple[int, ...]) -> int:
+    if len(valores) != len(pesos):
+        raise ValueError("quantidade de dígitos errada")
+    resto = sum(map(mul, valores, pesos)) % 11
     return 0 if resto < 2 else 11 - resto
+
+
+_PESOS_CPF_1 = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_PESOS_CPF_2 = (11, 10, 9, 8, 7, 6, 5, 4, 3, 2)
+_PESOS_CNPJ_1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+_PESOS_CNPJ_2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def digitos_cpf(base9: str) -> str:
     """Os 2 dígitos verificadores de um CPF a partir dos 9 primeiros (mod 11, pesos 10..2 e 11..2)."""
     numeros = [ord(c) - 48 for c in base9]
-    d1 = _dv_mod11(numeros, range(10, 1, -1))
-    d2 = _dv_mod11([*numeros, d1], range(11, 1, -1))
-    return f"{d1}{d2}"
-
-
-_PESOS_CNPJ_1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-_PESOS_CNPJ_2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+    d1 = _dv_mod11(numeros, _PESOS_CPF_1)
+    numeros.append(d1)
+    return f"{d1}{_dv_mod11(numeros, _PESOS_CPF_2)}"
 
 
 def digitos_cnpj(base12: str) -> str:
     """Os 2 dígitos verificadores de um CNPJ, numérico ou alfanumérico (2026): valor = ASCII - 48."""
     valores = [ord(c) - 48 for c in base12]
     d1 = _dv_mod11(valores, _PESOS_CNPJ_1)
-    d2 = _dv_mod11([*valores, d1], _PESOS_CNPJ_2)
-    return f"{d1}{d2}"
+    valores.append(d1)
+    return f"{d1}{_dv_mod11(valores, _PESOS_CNPJ_2)}"
 
 
 def cpf_valido(cpf: str) -> bool:
@@ -131,6 +136,8 @@ def data_hora_valida(texto: str) -> bool:
     m = _RE_DATA_HORA.fullmatch(texto)
     if m is None:
         return False
+    if texto[8:10] <= "28":  # todo mês tem pelo menos 28 dias
+        return True
     ano, mes, dia = int(m.group(1)), int(m.group(2)), int(m.group(3))
     if dia > _DIAS_MES[mes]:
         return False
@@ -225,6 +232,9 @@ def _numero(obj: dict, campo: str, erros: list[str]) -> None:
         erros.append(f"{VALOR_INVALIDO}:{campo}")
 
 
+_CACHE_PARTICIPANTES: dict[tuple, tuple[str, ...]] = {}
+
+
 def _participante(obj: dict, papel: str, erros: list[str]) -> None:
     parte = obj.get(papel)
     if parte is None:
@@ -233,6 +243,24 @@ def _participante(obj: dict, papel: str, erros: list[str]) -> None:
     if type(parte) is not dict:
         erros.append(f"{TIPO_INVALIDO}:{papel}")
         return
+    # A mesma conta aparece em milhares de mensagens: o resultado para os mesmos textos é reaproveitado.
+    g = parte.get
+    chave = (papel, g("ispb"), g("agencia"), g("conta"), g("tipo_conta"), g("tipo_pessoa"), g("documento"), g("nome"))
+    try:
+        memorizado = _CACHE_PARTICIPANTES.get(chave)
+    except TypeError:  # algum valor é lista/objeto: não dá para memorizar
+        _conferir_participante(parte, papel, erros)
+        return
+    if memorizado is None:
+        proprios: list[str] = []
+        _conferir_participante(parte, papel, proprios)
+        if len(_CACHE_PARTICIPANTES) >= _CACHE_MAX:
+            _CACHE_PARTICIPANTES.clear()
+        memorizado = _CACHE_PARTICIPANTES[chave] = tuple(proprios)
+    erros.extend(memorizado)
+
+
+def _conferir_participante(parte: dict, papel: str, erros: list[str]) -> None:
     for campo, regra in (("ispb", _RE_ISPB), ("agencia", _RE_AGENCIA), ("conta", _RE_CONTA)):
         valor = _texto(parte, campo, f"{papel}.{campo}", erros)
         if valor is not None and regra.fullmatch(valor) is None:
@@ -247,21 +275,52 @@ def _participante(obj: dict, papel: str, erros: list[str]) -> None:
         erros.append(f"{FORMATO_INVALIDO}:{papel}.nome")
 
 
+def _falta_ou_tipo(valor: object, nome: str, erros: list[str]) -> None:
+    erros.append(f"{CAMPO_AUSENTE}:{nome}" if valor is None else f"{TIPO_INVALIDO}:{nome}")
+
+
+def _codigo_rapido(valor: object, nome: str, dominio: frozenset[str], erros: list[str]) -> str | None:
+    """Caminho comum (texto dentro do domínio) sem chamadas extras; o resto cai na conferência completa."""
+    if type(valor) is str and valor in dominio:
+        return valor
+    if type(valor) is str:
+        erros.append(f"{CODIGO_DESCONHECIDO}:{nome}")
+    else:
+        _falta_ou_tipo(valor, nome, erros)
+    return None
+
+
+_FORMAS = frozenset(FORMAS_INICIACAO)
+_FINALIDADES = frozenset(FINALIDADES)
+_CANAIS = frozenset(CANAIS)
+_TIPOS_CHAVE = frozenset(TIPOS_CHAVE)
+_E2E = RE_END_TO_END_ID.fullmatch
+
+
 def validar_transacao(texto: str | bytes) -> list[str]:
     """Todos os motivos pelos quais uma mensagem de ``pix.transacoes`` viola o contrato ([] = válida)."""
     obj = _carregar(texto)
     if obj is None:
         return [JSON_INVALIDO]
     erros: list[str] = []
-    e2e = _texto(obj, "end_to_end_id", "end_to_end_id", erros)
-    if e2e is not None and not end_to_end_id_valido(e2e):
+    g = obj.get
+    e2e = g("end_to_end_id")
+    if type(e2e) is not str:
+        _falta_ou_tipo(e2e, "end_to_end_id", erros)
+    elif len(e2e) != 32 or _E2E(e2e) is None:
         erros.append(END_TO_END_ID_INVALIDO)
-    data_hora = _texto(obj, "data_hora", "data_hora", erros)
-    if data_hora is not None and not data_hora_valida(data_hora):
+    data_hora = g("data_hora")
+    if type(data_hora) is not str:
+        _falta_ou_tipo(data_hora, "data_hora", erros)
+    elif not data_hora_valida(data_hora):
         erros.append(f"{DATA_HORA_INVALIDA}:data_hora")
-    _numero(obj, "valor", erros)
-    forma = _codigo(obj, "forma_iniciacao", "forma_iniciacao", FORMAS_INICIACAO, erros)
-    _codigo(obj, "finalidade", "finalidade", FINALIDADES, erros)
+    valor = g("valor")
+    if type(valor) is not float and type(valor) is not int:
+        _falta_ou_tipo(valor, "valor", erros)
+    elif not valor_valido(valor):
+        erros.append(f"{VALOR_INVALIDO}:valor")
+    forma = _codigo_rapido(g("forma_iniciacao"), "forma_iniciacao", _FORMAS, erros)
+    _codigo_rapido(g("finalidade"), "finalidade", _FINALIDADES, erros)
     _participante(obj, "pagador", erros)
     _participante(obj, "recebedor", erros)
 
@@ -272,12 +331,14 @@ def validar_transacao(texto: str | bytes) -> list[str]:
         if tipo_chave is not None:
             erros.append(f"{CAMPO_INESPERADO}:tipo_chave")
     elif forma is not None and (chave is not None or tipo_chave is not None or forma in CHAVE_OBRIGATORIA):
-        chave = _texto(obj, "chave", "chave", erros)
-        tipo_chave = _codigo(obj, "tipo_chave", "tipo_chave", TIPOS_CHAVE, erros)
+        if type(chave) is not str:
+            _falta_ou_tipo(chave, "chave", erros)
+            chave = None
+        tipo_chave = _codigo_rapido(tipo_chave, "tipo_chave", _TIPOS_CHAVE, erros)
         if chave is not None and tipo_chave is not None and not chave_valida(chave, tipo_chave):
             erros.append(CHAVE_INVALIDA)
 
-    canal = _codigo(obj, "canal", "canal", CANAIS, erros)
+    canal = _codigo_rapido(g("canal"), "canal", _CANAIS, erros)
     dispositivo = obj.get("dispositivo")
     if canal == "API":
         if dispositivo is not None:

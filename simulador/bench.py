@@ -55,6 +55,19 @@ def _portas_livres() -> int:
     raise RuntimeError("nenhum par de portas livres")
 
 
+def _medir_validador(linhas: list[bytes]) -> float:
+    from processamento.contrato import _CACHE_DOCS, _CACHE_PARTICIPANTES, validar_transacao
+
+    _CACHE_DOCS.clear()  # mede com os caches começando vazios
+    _CACHE_PARTICIPANTES.clear()
+    inicio = time.perf_counter()
+    invalidas = sum(1 for linha in linhas if validar_transacao(linha))
+    segundos = time.perf_counter() - inicio
+    if invalidas:
+        raise RuntimeError(f"{invalidas} mensagens do simulador não passaram no contrato")
+    return segundos
+
+
 def _parametros(clientes: int, transacoes: int) -> Parametros:
     p = Parametros(semente=7, clientes=clientes)
     dias = transacoes / (clientes * p.pix_por_cliente_dia)
@@ -73,7 +86,12 @@ def executar_benchmark(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-simulador-") as pasta:
         arquivos = escrever_arquivos(p, pasta)
         tamanho = (Path(pasta) / "transacoes.jsonl").stat().st_size
+        with (Path(pasta) / "transacoes.jsonl").open("rb") as arquivo:
+            amostra = [linha for _, linha in zip(range(300_000), arquivo, strict=False)]
     print(f"Arquivos: {arquivos.mensagens:,} mensagens em {arquivos.segundos:.1f} s = {arquivos.por_segundo:,.0f}/s")
+    validacao = _medir_validador(amostra)
+    print(f"Validador do contrato: {len(amostra):,} mensagens em {validacao:.1f} s = {len(amostra) / validacao:,.0f}/s")
+    carga = os.getloadavg()
 
     broker = None
     pasta_broker = None
@@ -104,7 +122,10 @@ def executar_benchmark(args: argparse.Namespace) -> int:
             pasta_broker.cleanup()
 
     if not args.sem_docs:
-        registrar_em_docs(args, p, populacao_s, arquivos, tamanho, kafka, bootstrap if args.bootstrap else None)
+        registrar_em_docs(
+            args, p, populacao_s, arquivos, tamanho, kafka, bootstrap if args.bootstrap else None,
+            (len(amostra), validacao), carga,
+        )  # fmt: skip
         print(f"Resultados gravados em {DOC.relative_to(RAIZ)} (seção Simulador).")
     return 0
 
@@ -117,6 +138,8 @@ def registrar_em_docs(
     tamanho: int,
     kafka: Resumo,
     bootstrap: str | None,
+    validacao: tuple[int, float],
+    carga: tuple[float, float, float],
 ) -> None:
     comando = f"detector-pix bench simulador --clientes {args.clientes} --transacoes {args.transacoes}"
     if bootstrap:
@@ -132,16 +155,21 @@ def registrar_em_docs(
             "Kafka local (tópicos de transações e MED, 2 partições)",
             _n(kafka.mensagens), _n(kafka.segundos, 1), _n(kafka.por_segundo), _n(meta_kafka),
         ),
+        (
+            "validar o contrato (`validar_transacao`, 1 núcleo)",
+            _n(validacao[0]), _n(validacao[1], 1), _n(validacao[0] / validacao[1]), _n(50_000),
+        ),
     ]  # fmt: skip
     tabela = "\n".join("| " + " | ".join(linha) + " |" for linha in linhas)
     secao = f"""## Simulador
 
 Comando: `{comando}` (sobe um broker Kafka KRaft local temporário se `--bootstrap` não for dado).
-Data: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Máquina: {_maquina()}.
+Data: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Máquina: {_maquina()}. Carga média da máquina ao medir
+(1/5/15 min): {" / ".join(_n(x, 1) for x in carga)} (outros processos, como testes Spark, dividem os núcleos).
 
 Um processo Python, um núcleo para o simulador; no caso do Kafka o broker (JVM) roda na mesma máquina e
 divide os 2 núcleos. Produtor confluent-kafka com `linger.ms=25`, lotes de 1 MiB, compressão lz4,
-idempotência ligada; o tempo só para na última confirmação do broker.
+idempotência ligada; o tempo inclui a geração e só para na última confirmação do broker.
 
 | medição | mensagens | segundos | mensagens/s | meta |
 | --- | ---: | ---: | ---: | ---: |

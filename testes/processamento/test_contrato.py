@@ -163,11 +163,20 @@ def test_participante_com_varios_problemas_reporta_todos():
     msg = _base()
     msg["pagador"] = {**msg["pagador"], "ispb": "1823612", "agencia": "00001", "documento": "12ABC34501DE35"}
     del msg["recebedor"]["nome"]
-    assert c.validar_transacao(json.dumps(msg)) == [
+    esperado = [
         "FORMATO_INVALIDO:pagador.ispb",
         "FORMATO_INVALIDO:pagador.agencia",
         "DOCUMENTO_INVALIDO:pagador.documento",  # PF com CNPJ
         "CAMPO_AUSENTE:recebedor.nome",
+    ]
+    assert c.validar_transacao(json.dumps(msg)) == esperado
+    assert c.validar_transacao(json.dumps(msg)) == esperado  # o cache de contas devolve o mesmo
+    # a mesma conta como recebedor é qualificada como recebedor, não como pagador
+    invertida = {**msg, "pagador": _base()["pagador"], "recebedor": msg["pagador"]}
+    assert c.validar_transacao(json.dumps(invertida)) == [
+        "FORMATO_INVALIDO:recebedor.ispb",
+        "FORMATO_INVALIDO:recebedor.agencia",
+        "DOCUMENTO_INVALIDO:recebedor.documento",
     ]
 
 
