@@ -124,6 +124,12 @@ CAMPOS: dict[str, Campo] = {
             _inteiro(0, 100_000_000),
         ),
         Campo(
+            "max_arquivos_por_trigger",
+            "limite de arquivos da bronze por micro-batch do processamento (0 = padrão do Delta)",
+            "inteiro de 0 a 100000",
+            _inteiro(0, 100_000),
+        ),
+        Campo(
             "intervalo_trigger",
             "intervalo entre micro-batches",
             "'<n> seconds', '<n> minutes' ou '<n> milliseconds', n >= 1",
@@ -194,6 +200,7 @@ class Configuracao:
     topico_decisoes: str = "pix.decisoes"
     offsets_iniciais: str = "earliest"
     max_offsets_por_trigger: int = 0
+    max_arquivos_por_trigger: int = 0
     intervalo_trigger: str = "5 seconds"
     atraso_tolerado_min: int = 10
     janela_deduplicacao_h: int = 24

@@ -41,8 +41,11 @@ class Tabela:
     def ler(self, spark: SparkSession) -> DataFrame:
         return spark.read.table(self.nome_uc) if self.nome_uc else spark.read.format("delta").load(self.caminho)
 
-    def ler_stream(self, spark: SparkSession) -> DataFrame:
+    def ler_stream(self, spark: SparkSession, opcoes: dict[str, object] | None = None) -> DataFrame:
         leitor = spark.readStream.format("delta")
+        for chave, valor in (opcoes or {}).items():
+            if valor is not None:
+                leitor = leitor.option(chave, str(valor))
         return leitor.table(self.nome_uc) if self.nome_uc else leitor.load(self.caminho)
 
     def iniciar_escrita(self, escritor: DataStreamWriter) -> StreamingQuery:

@@ -57,8 +57,23 @@ def balanco_da_origem(spark: SparkSession, cfg: Configuracao, origem: str) -> Ba
     )
     quarentena = quarentena_df.select(*COORDENADAS) if quarentena_df is not None else _vazio(spark)
 
-    contabilizadas = silver.unionByName(quarentena)
-    por_coordenada = contabilizadas.groupBy(*COORDENADAS).count()
+    # Uma passada só: cada coordenada com quantas vezes aparece na bronze, na silver e na quarentena.
+    marcadas = (
+        bronze.select(*COORDENADAS, F.lit(1).alias("b"), F.lit(0).alias("s"), F.lit(0).alias("q"))
+        .unionByName(silver.select(*COORDENADAS, F.lit(0).alias("b"), F.lit(1).alias("s"), F.lit(0).alias("q")))
+        .unionByName(quarentena.select(*COORDENADAS, F.lit(0).alias("b"), F.lit(0).alias("s"), F.lit(1).alias("q")))
+        .groupBy(*COORDENADAS)
+        .agg(F.sum("b").alias("b"), F.sum("s").alias("s"), F.sum("q").alias("q"))
+    )
+    destino = F.col("s") + F.col("q")
+    totais = marcadas.agg(
+        F.coalesce(F.sum("b"), F.lit(0)).alias("bronze"),
+        F.coalesce(F.sum("s"), F.lit(0)).alias("silver"),
+        F.coalesce(F.sum("q"), F.lit(0)).alias("quarentena"),
+        F.count(F.when((F.col("b") > 0) & (destino == 0), 1)).alias("pendentes"),
+        F.count(F.when((destino > 1) | (F.col("b") > 1), 1)).alias("repetidas"),
+        F.count(F.when((F.col("b") == 0) & (destino > 0), 1)).alias("orfas"),
+    ).first()
     motivos: dict[str, int] = {}
     if quarentena_df is not None:
         codigos = quarentena_df.select(F.explode("motivos").alias("m")).select(
@@ -70,14 +85,14 @@ def balanco_da_origem(spark: SparkSession, cfg: Configuracao, origem: str) -> Ba
         atrasadas = silver_df.where(F.col("atrasado")).count()
     return Balanco(
         origem=origem,
-        bronze=bronze.count(),
-        silver=silver.count(),
-        quarentena=quarentena.count(),
+        bronze=int(totais.bronze),
+        silver=int(totais.silver),
+        quarentena=int(totais.quarentena),
         duplicatas=motivos.get(DUPLICATA, 0),
         atrasadas=atrasadas,
-        pendentes=bronze.join(contabilizadas, COORDENADAS, "left_anti").count(),
-        repetidas=por_coordenada.where(F.col("count") > 1).count(),
-        orfas=contabilizadas.join(bronze, COORDENADAS, "left_anti").count(),
+        pendentes=int(totais.pendentes),
+        repetidas=int(totais.repetidas),
+        orfas=int(totais.orfas),
         quarentena_por_motivo=dict(sorted(motivos.items())),
     )
 

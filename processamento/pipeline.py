@@ -84,6 +84,46 @@ ESQUEMA_GOLD = T.StructType(
 )
 
 
+ESQUEMA_SILVER_MED = T.StructType(
+    [
+        T.StructField("end_to_end_id", T.StringType()),
+        *[c for c in ESQUEMA_QUARENTENA.fields if c.name in ("topico", "particao", "offset", "timestamp_kafka")],
+        T.StructField("data_hora_ingestao", T.TimestampType()),
+        T.StructField("data_hora_notificacao", T.TimestampType()),
+        T.StructField("tipo", T.StringType()),
+        T.StructField("valor_contestado", T.DecimalType(17, 2)),
+        T.StructField("recebedor_id_conta", T.StringType()),
+        T.StructField("data_hora_pix", T.TimestampType()),
+        T.StructField("lote", T.LongType()),
+        T.StructField("data_hora_processamento", T.TimestampType()),
+    ]
+)
+
+
+def preparar_tabelas(spark: SparkSession, cfg: Configuracao) -> None:
+    """Cria as tabelas vazias antes das consultas: duas consultas criando a mesma tabela ao mesmo tempo
+    (a quarentena recebe de ambas) é um conflito de protocolo no Delta."""
+    vazio = spark.createDataFrame
+    tabelas = {
+        "silver_transacoes": (_valor_decimal(_com_data(vazio([], ESQUEMA_SILVER))), "data"),
+        "silver_quarentena": (vazio([], ESQUEMA_QUARENTENA), None),
+        "gold_features": (_com_data(vazio([], ESQUEMA_GOLD)), "data"),
+        "silver_med": (vazio([], ESQUEMA_SILVER_MED), None),
+    }
+    for nome, (df, particao) in tabelas.items():
+        destino = tabela(cfg, nome)
+        if not destino.existe(spark):
+            destino.anexar(df, "detector-pix:criacao", 0, particao)
+
+
+def _em_utc(df: pd.DataFrame) -> pd.DataFrame:
+    """O ``toPandas`` devolve datas sem fuso (no fuso da sessão, UTC); aqui elas ficam explícitas em UTC."""
+    for coluna in df.columns:
+        if pd.api.types.is_datetime64_dtype(df[coluna]) and df[coluna].dt.tz is None:
+            df[coluna] = df[coluna].dt.tz_localize("UTC")
+    return df
+
+
 def _com_data(df: DataFrame, coluna: str = "data_hora") -> DataFrame:
     return df.withColumn("data", F.to_date(coluna))
 
@@ -127,7 +167,7 @@ class ProcessadorDeTransacoes:
     def _reiniciar_estado(self) -> None:
         self.motor = MotorDeFeatures(self.parametros)
         self.dedup = Deduplicador(self.cfg.janela_deduplicacao_h)
-        self.relogio_ms = 0  # maior data_hora já processada
+        self.relogios: dict[str, int] = {}  # "topico/particao" -> maior data_hora já vista (ms)
         self.med_ate = -1  # último lote da silver_med já aplicado como marca
 
     def _sincronizar(self, lote: int) -> None:
@@ -138,7 +178,9 @@ class ProcessadorDeTransacoes:
         for parte in self.armazem.sequencia_ate(lote - 1):
             self.motor.aplicar({k.removeprefix("features."): v for k, v in parte.items() if k.startswith("features.")})
             self.dedup.aplicar({k.removeprefix("dedup."): v for k, v in parte.items() if k.startswith("dedup.")})
-            self.relogio_ms = max(self.relogio_ms, int(parte["pipeline.relogio_ms"][0]))
+            relogios = zip(parte["pipeline.relogio_chave"].tolist(), parte["pipeline.relogio_ms"].tolist(), strict=True)
+            for chave, ms in relogios:
+                self.relogios[chave] = max(self.relogios.get(chave, 0), ms)
             self.med_ate = max(self.med_ate, int(parte["pipeline.med_ate"][0]))
         self.lote_em_memoria = lote - 1
 
@@ -151,6 +193,7 @@ class ProcessadorDeTransacoes:
             .select("recebedor_id_conta", "data_hora_notificacao", "lote")
             .toPandas()
         )
+        novas = _em_utc(novas)
         if len(novas):
             self.med_ate = int(novas["lote"].max())
         return novas
@@ -170,18 +213,28 @@ class ProcessadorDeTransacoes:
         return ids.isin(encontrados).to_numpy()
 
     def _atrasadas(self, aceitas: pd.DataFrame) -> pd.Series:
-        """Atrasada: tempo do evento mais velho que o relógio (o maior já visto antes dela na mesma partição,
-        ou nos lotes anteriores) menos a tolerância. Fica na silver, marcada; nunca é descartada."""
-        relogio = aceitas.groupby(["topico", "particao"], sort=False)["data_hora"].cummax()
-        if self.relogio_ms:
-            relogio = relogio.clip(lower=pd.Timestamp(self.relogio_ms, unit="ms", tz="UTC"))
+        """Atrasada: tempo do evento mais velho que o relógio da sua partição no Kafka (o maior já visto antes
+        dela ali, neste lote ou nos anteriores) menos a tolerância. Fica na silver, marcada; nunca descartada.
+
+        Um relógio por partição, e não um global: ao reprocessar um backlog, uma partição pode estar horas à
+        frente da outra sem que nada esteja atrasado de fato.
+        """
+        if aceitas.empty:
+            return pd.Series(False, index=aceitas.index)
+        particao = aceitas["topico"] + "/" + aceitas["particao"].astype(str)
+        anterior = pd.to_datetime(particao.map(self.relogios).fillna(0).astype("int64"), unit="ms", utc=True)
+        maior_ate_aqui = aceitas.groupby(particao, sort=False)["data_hora"].cummax()
+        relogio = maior_ate_aqui.where(maior_ate_aqui > anterior, anterior)
+        maximos = aceitas.groupby(particao)["data_hora"].max()
+        for chave, instante in maximos.items():
+            self.relogios[chave] = max(self.relogios.get(chave, 0), instante.value // 1_000_000)
         return aceitas["data_hora"] < relogio - pd.Timedelta(minutes=self.cfg.atraso_tolerado_min)
 
     def __call__(self, lote_df: DataFrame, lote: int) -> None:
         inicio = time.perf_counter()
         self._sincronizar(lote)
         marcas = self._marcas_novas()
-        lido = interpretar_transacoes(lote_df, self.chave).toPandas()
+        lido = _em_utc(interpretar_transacoes(lote_df, self.chave).toPandas())
         agora = pd.Timestamp.now(tz="UTC")
         invalidas = lido[lido["motivos"].str.len() > 0]
         candidatas = lido[lido["motivos"].str.len() == 0].sort_values(["topico", "particao", "offset"])
@@ -191,8 +244,6 @@ class ProcessadorDeTransacoes:
         duplicatas = candidatas[duplicata].assign(motivos=[[DUPLICATA]] * int(duplicata.sum()))
         aceitas = candidatas[~duplicata].copy()
         aceitas["atrasado"] = self._atrasadas(aceitas)
-        if len(aceitas):
-            self.relogio_ms = max(self.relogio_ms, int(aceitas["data_hora"].max().value // 1_000_000))
         aceitas["lote"], aceitas["data_hora_processamento"] = lote, agora
 
         features = self.motor.processar_linha_do_tempo(
@@ -216,7 +267,8 @@ class ProcessadorDeTransacoes:
 
         estado = {f"features.{k}": v for k, v in self.motor.extrair().items()}
         estado |= {f"dedup.{k}": v for k, v in self.dedup.extrair().items()}
-        estado["pipeline.relogio_ms"] = np.array([self.relogio_ms], np.int64)
+        estado["pipeline.relogio_chave"] = np.array(list(self.relogios), dtype=str)
+        estado["pipeline.relogio_ms"] = np.array(list(self.relogios.values()), np.int64)
         estado["pipeline.med_ate"] = np.array([self.med_ate], np.int64)
         completo = None
         if self.armazem.precisa_snapshot(lote):
@@ -302,6 +354,7 @@ def iniciar_processamento(
     spark: SparkSession, cfg: Configuracao, chave: bytes, disponivel: bool = False
 ) -> tuple[StreamingQuery, StreamingQuery, ProcessadorDeTransacoes]:
     """Inicia as duas consultas (transações e MED). Devolve também o processador, com os resumos por lote."""
+    preparar_tabelas(spark, cfg)
     processador = ProcessadorDeTransacoes(spark, cfg, chave)
     consultas = []
     for origem, consulta, funcao in (
@@ -309,7 +362,7 @@ def iniciar_processamento(
         (tabela(cfg, "bronze_med"), CONSULTA_MED, ProcessadorDeMed(spark, cfg)),
     ):
         escritor = (
-            _fonte(spark, origem)
+            _fonte(spark, cfg, origem)
             .writeStream.queryName(consulta)
             .option("checkpointLocation", checkpoint(cfg, consulta))
             .foreachBatch(funcao)
@@ -320,7 +373,7 @@ def iniciar_processamento(
     return consultas[0], consultas[1], processador
 
 
-def _fonte(spark: SparkSession, origem: Tabela) -> DataFrame:
+def _fonte(spark: SparkSession, cfg: Configuracao, origem: Tabela) -> DataFrame:
     if not origem.existe(spark):
         raise ErroDeAmbiente(f"A tabela {origem.nome} ainda não existe: rode a ingestão antes do processamento.")
-    return origem.ler_stream(spark)
+    return origem.ler_stream(spark, {"maxFilesPerTrigger": cfg.max_arquivos_por_trigger or None})

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integracao
 CHAVE = b"chave-de-teste-com-32-caracteres!"
 
 
-def _cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str) -> Configuracao:
+def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, particoes: int = 2) -> Configuracao:
+    """Pasta de dados e tópicos só deste teste."""
     sufixo = f"{nome}.{uuid.uuid4().hex[:8]}"
     cfg = cfg_teste.com(
         dados_dir=str(cfg_teste.pasta_dados / sufixo),
@@ -30,7 +31,7 @@ def _cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str) -
         topico_med=f"{sufixo}.med",
         topico_decisoes=f"{sufixo}.decisoes",
     )
-    broker.criar_topicos(cfg.topicos)
+    broker.criar_topicos(cfg.topicos, particoes)
     return cfg
 
 
@@ -57,7 +58,7 @@ def ingerir(spark: SparkSession, cfg: Configuracao) -> None:
 def test_trafego_com_entrada_ruim_fecha_a_conciliacao(
     spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
 ) -> None:
-    cfg = _cfg_isolada(cfg_teste, broker_kafka, "pipeline")
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pipeline")
     parametros = Parametros(semente=5, clientes=300, dias=2.0, taxa_invalidas=0.05, fracao_med=1.0, taxa_fraude=0.02)
     defeitos, total_tx, total_med = produzir_simulacao(cfg, parametros)
     assert sum(defeitos.values()) > 0.03 * total_tx  # o teste exercita entrada ruim de verdade
