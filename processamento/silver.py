@@ -164,9 +164,15 @@ def _com_coordenadas(bronze: pd.DataFrame, linhas: list[dict], esquema: T.Struct
     saida = pd.DataFrame.from_records(linhas, columns=esquema.fieldNames(), index=bronze.index)
     for campo in _COORDENADAS:
         saida[campo.name] = bronze[campo.name].to_numpy()
-    for campo in esquema.fields:  # datas sempre como datetime UTC, mesmo num lote só de inválidas
-        if isinstance(campo.dataType, T.TimestampType) and campo.name not in bronze:
+    for campo in esquema.fields:
+        if campo.name in bronze:
+            continue
+        if isinstance(campo.dataType, T.TimestampType):  # datas como datetime UTC, mesmo num lote só de inválidas
             saida[campo.name] = pd.to_datetime(saida[campo.name], utc=True)
+        elif not isinstance(campo.dataType, T.DoubleType):
+            # Um campo ausente em todas as linhas vira NaN (float) no pandas; o Arrow precisa de None.
+            coluna = saida[campo.name].astype(object)
+            saida[campo.name] = coluna.where(coluna.notna(), None)
     return saida
 
 

@@ -92,3 +92,17 @@ def test_trafego_com_entrada_ruim_fecha_a_conciliacao(
     # MED: notificações achadas na silver viram marcas com a conta recebedora.
     assert tabela(cfg, "silver_med").ler(spark).where("recebedor_id_conta is not null").count() > 0
     assert sum(r.silver for r in processador.resumos) == transacoes.silver
+
+    # Uma linha some da silver: a conciliação aponta a pendência e a CLI sai com erro.
+    from delta.tables import DeltaTable
+
+    from plataforma.cli import main
+
+    perdida = silver.select("end_to_end_id").first().end_to_end_id
+    DeltaTable.forPath(spark, tabela(cfg, "silver_transacoes").caminho).delete(F.col("end_to_end_id") == perdida)
+    depois, _ = conciliar(spark, cfg)
+    assert not depois.equilibrado()
+    assert depois.pendentes == 1
+    argumentos = [f"-D{campo}={getattr(cfg, campo)}" for campo in ("dados_dir", "topico_transacoes", "topico_med")]
+    assert main([*argumentos, "conciliar"]) == 1
+    assert main([*argumentos, "conciliar", "--json", "--permitir-pendentes"]) == 0

@@ -1,0 +1,169 @@
+"""Transformações da silver com DataFrames pequenos e chispa: cada regra do contrato leva à quarentena."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from processamento.deduplicacao import Deduplicador
+from processamento.pseudonimizacao import pseudonimizar
+from processamento.silver import interpretar_med, interpretar_transacoes, quarentena, validas
+
+CHAVE = b"chave-de-teste-com-32-caracteres!"
+INSTANTE = dt.datetime(2026, 11, 27, 12, 0, 0)
+VALIDA = {
+    "end_to_end_id": "E00000000202611020002jHk2554cTva",
+    "data_hora": "2026-11-02T00:02:11.363Z",
+    "valor": 14.44,
+    "forma_iniciacao": "DICT",
+    "finalidade": "IPAY",
+    "pagador": {
+        "ispb": "00000000", "agencia": "6988", "conta": "363806101", "tipo_conta": "CACC",
+        "tipo_pessoa": "PF", "documento": "83760270425", "nome": "Igor Mendes Tavares",
+    },
+    "recebedor": {
+        "ispb": "10573521", "agencia": "0001", "conta": "4528860086", "tipo_conta": "TRAN",
+        "tipo_pessoa": "PF", "documento": "44713373435", "nome": "Cláudia Santana Machado",
+    },
+    "chave": "+5511916300966",
+    "tipo_chave": "TELEFONE",
+    "canal": "APP",
+    "dispositivo": {"id": "db78f56e1cac99f1", "cadastrado": True},
+    "info_pagador": "aluguel",
+}  # fmt: skip
+
+
+def _bronze(spark: SparkSession, valores: list[bytes | None]):
+    linhas = [("pix.transacoes", 0, offset, INSTANTE, INSTANTE, v) for offset, v in enumerate(valores)]
+    esquema = (
+        "topico string, particao int, offset long, timestamp_kafka timestamp, data_hora_ingestao timestamp, "
+        "valor_bruto binary"
+    )
+    return spark.createDataFrame(linhas, esquema)
+
+
+def _com(mudanca) -> bytes:
+    obj = copy.deepcopy(VALIDA)
+    mudanca(obj)
+    return json.dumps(obj).encode()
+
+
+# Uma mensagem por regra do contrato, com o motivo que ela tem de receber.
+CASOS = [
+    (b"{nao e json", ["JSON_INVALIDO"]),
+    (_com(lambda o: o.pop("valor")), ["CAMPO_AUSENTE:valor"]),
+    (_com(lambda o: o.update(valor="14.44")), ["TIPO_INVALIDO:valor"]),
+    (_com(lambda o: o.update(valor=-3.0)), ["VALOR_INVALIDO:valor"]),
+    (_com(lambda o: o.update(valor=1.234)), ["VALOR_INVALIDO:valor"]),
+    (_com(lambda o: o.update(end_to_end_id="E123")), ["END_TO_END_ID_INVALIDO"]),
+    (_com(lambda o: o.update(data_hora="2026-02-30T10:00:00.000Z")), ["DATA_HORA_INVALIDA:data_hora"]),
+    (_com(lambda o: o.update(forma_iniciacao="PIX")), ["CODIGO_DESCONHECIDO:forma_iniciacao"]),
+    (_com(lambda o: o["pagador"].update(documento="83760270424")), ["DOCUMENTO_INVALIDO:pagador.documento"]),
+    (_com(lambda o: o["recebedor"].update(ispb="123")), ["FORMATO_INVALIDO:recebedor.ispb"]),
+    (_com(lambda o: o.update(chave="11916300966")), ["CHAVE_INVALIDA"]),
+    (_com(lambda o: o.update(forma_iniciacao="MANU")), ["CAMPO_INESPERADO:chave", "CAMPO_INESPERADO:tipo_chave"]),
+    (_com(lambda o: o.update(canal="API")), ["CAMPO_INESPERADO:dispositivo"]),
+    (_com(lambda o: o.update(txid="abc")), ["CAMPO_INESPERADO:txid"]),
+    (_com(lambda o: (o.pop("valor"), o["pagador"].update(tipo_pessoa="XX"))),
+     ["CAMPO_AUSENTE:valor", "CODIGO_DESCONHECIDO:pagador.tipo_pessoa"]),
+]  # fmt: skip
+
+
+def test_cada_regra_do_contrato_vai_para_a_quarentena_com_seu_motivo(spark: SparkSession) -> None:
+    valores = [json.dumps(VALIDA).encode(), *[caso for caso, _ in CASOS]]
+    interpretadas = interpretar_transacoes(_bronze(spark, valores), CHAVE)
+    obtido = quarentena(interpretadas, "transacoes").select("origem", "offset", "motivos", "valor_bruto")
+    esperado = spark.createDataFrame(
+        [("transacoes", i + 1, motivos, caso) for i, (caso, motivos) in enumerate(CASOS)],
+        "origem string, offset long, motivos array<string>, valor_bruto binary",
+    )
+    assert_df_equality(obtido, esperado, ignore_nullable=True, ignore_row_order=True)
+    assert validas(interpretadas).count() == 1
+
+
+def test_silver_pseudonimiza_documentos_chaves_e_contas(spark: SparkSession) -> None:
+    silver = validas(interpretar_transacoes(_bronze(spark, [json.dumps(VALIDA).encode()]), CHAVE))
+    obtido = silver.select(
+        "end_to_end_id", "valor", "pagador_id_conta", "pagador_documento_hash", "recebedor_documento_hash",
+        "chave_hash", "dispositivo_id_hash", "dispositivo_cadastrado", "tem_info_pagador",
+    )  # fmt: skip
+    esperado = spark.createDataFrame(
+        [
+            (
+                VALIDA["end_to_end_id"],
+                14.44,
+                pseudonimizar(CHAVE, "00000000|6988|363806101"),
+                pseudonimizar(CHAVE, "83760270425"),
+                pseudonimizar(CHAVE, "44713373435"),
+                pseudonimizar(CHAVE, "TELEFONE|+5511916300966"),
+                pseudonimizar(CHAVE, "db78f56e1cac99f1"),
+                True,
+                True,
+            )
+        ],
+        obtido.schema,
+    )
+    assert_df_equality(obtido, esperado)
+    texto = " ".join(str(v) for v in silver.first().asDict().values())
+    for dado_pessoal in ("83760270425", "44713373435", "Igor", "Cláudia", "+5511916300966", "aluguel"):
+        assert dado_pessoal not in texto
+    hora = silver.select("data_hora").first().data_hora
+    assert hora == dt.datetime(2026, 11, 2, 0, 2, 11, 363000)  # sessão em UTC
+
+
+def test_pseudonimo_depende_da_chave_secreta() -> None:
+    assert pseudonimizar(b"a" * 32, "83760270425") != pseudonimizar(b"b" * 32, "83760270425")
+    assert len(pseudonimizar(b"a" * 32, "83760270425")) == 32
+
+
+def test_med_valida_e_invalida(spark: SparkSession) -> None:
+    boa = {"end_to_end_id": VALIDA["end_to_end_id"], "data_hora_notificacao": "2026-11-05T10:00:00.000Z",
+           "tipo": "SCAM", "valor_contestado": 14.44}  # fmt: skip
+    ruim = {**boa, "tipo": "GOLPE"}
+    interpretadas = interpretar_med(_bronze(spark, [json.dumps(boa).encode(), json.dumps(ruim).encode()]))
+    assert_df_equality(
+        quarentena(interpretadas, "med").select("offset", "motivos"),
+        spark.createDataFrame([(1, ["CODIGO_DESCONHECIDO:tipo"])], "offset long, motivos array<string>"),
+        ignore_nullable=True,
+    )
+    assert_df_equality(
+        validas(interpretadas).select("end_to_end_id", "tipo", "valor_contestado"),
+        spark.createDataFrame(
+            [(boa["end_to_end_id"], "SCAM", 14.44)], "end_to_end_id string, tipo string, valor_contestado double"
+        ),
+        ignore_nullable=True,
+    )
+
+
+@pytest.fixture
+def ids() -> list[str]:
+    return [f"E00000000202611020{minuto:02d}0abcdefghij{i}" for minuto, i in ((1, 1), (2, 2), (3, 3))]
+
+
+def test_deduplicacao_no_lote_e_entre_lotes(ids: list[str]) -> None:
+    dedup = Deduplicador(janela_h=24)
+    duplicata, antigo = dedup.classificar(pd.Series([ids[0], ids[1], ids[0]]))
+    assert duplicata.tolist() == [False, False, True]
+    assert not antigo.any()
+    duplicata, _ = dedup.classificar(pd.Series([ids[1], ids[2]]))
+    assert duplicata.tolist() == [True, False]
+
+
+def test_deduplicacao_sobrevive_ao_estado_gravado_e_manda_os_antigos_para_a_silver(ids: list[str]) -> None:
+    dedup = Deduplicador(janela_h=1)
+    dedup.classificar(pd.Series(ids))
+    restaurado = Deduplicador(janela_h=1)
+    restaurado.aplicar(dedup.extrair(completo=True))
+    assert restaurado.classificar(pd.Series([ids[2]]))[0].tolist() == [True]
+    # Duas horas depois (pelo minuto do id), os ids velhos saem da memória e são "antigos".
+    depois = "E00000000202611020400abcdefghijk"
+    duplicata, antigo = restaurado.classificar(pd.Series([depois, ids[0]]))
+    assert duplicata.tolist() == [False, False]
+    assert antigo.tolist() == [False, True]
+    assert restaurado.ids_na_memoria == 1
