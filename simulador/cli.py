@@ -71,9 +71,10 @@ def _cmd_simular(args: argparse.Namespace) -> int:
             p = parametros_ao_vivo(p, args.tps)
             if p.pix_por_cliente_dia > 20:
                 sugestao = args.tps * 86_400 / (2 * p.clientes)  # ~2 Pix por cliente por dia
+                por_cliente = f"{p.pix_por_cliente_dia:,.0f}".replace(",", ".")
                 print(
-                    f"aviso: {p.pix_por_cliente_dia:,.0f} Pix por cliente por dia simulado; para hábitos realistas "
-                    f"(velocidade, histórico) use --aceleracao {sugestao:,.0f} ou mais --clientes.".replace(",", "."),
+                    f"aviso: {por_cliente} Pix por cliente por dia simulado; para hábitos realistas (velocidade, "
+                    f"histórico) use --aceleracao {sugestao:.0f} ou mais --clientes.",
                     file=sys.stderr,
                 )
             duracao = f" por {args.duracao:g} s" if args.duracao else " até Ctrl+C"

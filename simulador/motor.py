@@ -165,7 +165,7 @@ class Motor:
         return self._cdf[-1] / DIA / FATOR_SESSAO * self._fator(t)
 
     # Tráfego legítimo -----------------------------------------------------------------------------
-    def _legitimas(self, t0: int, t1: int, esperado: float) -> Colunas:
+    def _legitimas(self, t0: int, t1: int, esperado: float, aquecer: bool = False) -> Colunas:
         rng, pop = self.rng, self.pop
         n = int(rng.poisson(esperado))
         pag = np.searchsorted(self._cdf, rng.random(n) * self._cdf[-1], side="right")
@@ -178,6 +178,16 @@ class Motor:
         extra2 = t[dois] + (rng.exponential(480, len(dois)) * 1000).astype(np.int64) + 20_000
         pag = np.concatenate([pag, pag[sessao], pag[dois]])
         t = np.concatenate([t, extra1, extra2])
+        if aquecer:
+            # Início estacionário: as continuações de sessões "começadas antes do início" já estão a
+            # caminho (atraso exponencial sem memória), senão os primeiros minutos teriam 15% a menos.
+            base_por_ms = esperado / (t1 - t0)
+            n1 = int(rng.poisson(base_por_ms * P_SESSAO * 250_000))
+            n2 = int(rng.poisson(base_por_ms * P_SESSAO * 0.5 * 500_000))
+            em_voo = np.searchsorted(self._cdf, rng.random(n1 + n2) * self._cdf[-1], side="right")
+            atrasos = np.concatenate([rng.exponential(250, n1), rng.exponential(500, n2)]) * 1000
+            pag = np.concatenate([pag, np.minimum(em_voo, pop.clientes - 1)])
+            t = np.concatenate([t, t0 + atrasos.astype(np.int64)])
         n = len(t)
 
         e_pj = pop.e_pj[pag]
@@ -267,11 +277,18 @@ class Motor:
         fraudes_esperadas = legitimas_no_dia * taxa / (1 - taxa)
         hora = ((t0 + FUSO_MS) // HORA) % 24
         acc = Acumulador()
+        # Com perfil horário, cada tipologia segue as suas horas e a mistura vale na média do dia. Sem
+        # ele (ao vivo, ritmo constante), a taxa configurada vale em qualquer hora: as tipologias
+        # possíveis naquela hora dividem o total.
+        ajuste = 1.0
+        if not self.p.perfil_horario:
+            ajuste = 1.0 / max(sum(self.mistura[n] * PESO_HORA[n][hora] for n in TIPOLOGIAS), 1e-9)
         for nome in TIPOLOGIAS:
             parte = self.mistura[nome]
             if parte <= 0:
                 continue
-            eventos = int(rng.poisson(fraudes_esperadas * parte * PESO_HORA[nome][hora] / TAMANHO_MEDIO[nome]))
+            intensidade = fraudes_esperadas * parte * PESO_HORA[nome][hora] * ajuste
+            eventos = int(rng.poisson(intensidade / TAMANHO_MEDIO[nome]))
             for inicio in np.sort(rng.integers(t0, t1, eventos)).tolist():
                 self.golpes.gerar(nome, inicio, acc)
         return acc.colunas()
@@ -322,12 +339,13 @@ class Motor:
             return
         m = len(idx)
         minimo, maximo = p.atraso_med_min_horas, p.atraso_med_max_dias * 24
-        horas = np.exp(rng.normal(np.log(p.atraso_med_mediana_horas), 1.2, m))
+        mediana = np.log(min(max(p.atraso_med_mediana_horas, minimo), maximo))  # faixa estreita: mediana dentro dela
+        horas = np.exp(rng.normal(mediana, 1.2, m))
         for _ in range(5):  # reamostra o que sai da faixa configurada; o resto é cortado nela
             fora = (horas < minimo) | (horas > maximo)
             if not fora.any():
                 break
-            horas[fora] = np.exp(rng.normal(np.log(p.atraso_med_mediana_horas), 1.2, int(fora.sum())))
+            horas[fora] = np.exp(rng.normal(mediana, 1.2, int(fora.sum())))
         atraso = (np.clip(horas, minimo, maximo) * HORA).astype(np.int64)
         notificacao = c.t[idx] + np.maximum(atraso, 1)
         textos, _ = ids.formatar_data_hora(notificacao)
@@ -356,7 +374,10 @@ class Motor:
     def lote(self, t0: int, t1: int, ultimo: bool) -> Lote:
         self._atualizar_ativos(t0)
         esperado = self._taxa_por_ms(t0) * (t1 - t0)
-        novas = Colunas.juntar([self.pendentes, self._legitimas(t0, t1, esperado), self._fraudes(t0, t1)])
+        # Fraudes começam do zero: golpes duram de minutos a horas, então nos primeiros minutos a taxa
+        # de fraude observada fica abaixo da configurada (documentado em docs/simulador.md).
+        legitimas = self._legitimas(t0, t1, esperado, aquecer=t0 == self.inicio_ms)
+        novas = Colunas.juntar([self.pendentes, legitimas, self._fraudes(t0, t1)])
         agora = novas.t < t1
         # No último lote, o que cairia depois do fim do período simulado é descartado.
         self.pendentes = novas.pegar(np.flatnonzero(~agora)) if not ultimo else Colunas.vazia()
@@ -388,6 +409,13 @@ class Motor:
             chaves_med=chaves_med, gabarito=gabarito, defeitos=defeitos, fraudes=int((c.tip > 0).sum()),
             por_tipologia=contagem, med_por_tipo=med_por_tipo,
         )  # fmt: skip
+
+    def deslocar(self, ms: int) -> None:
+        """Move o período inteiro no tempo (modo ao vivo: começar no instante real da primeira mensagem,
+        depois de montar a população). Só antes do primeiro lote."""
+        self.inicio_ms += ms
+        self.fim_ms += ms
+        self.pop.entrada_ms = np.where(self.pop.entrada_ms > 0, self.pop.entrada_ms + ms, 0)
 
     def lotes(self) -> Iterator[Lote]:
         t0 = self.inicio_ms

@@ -186,13 +186,17 @@ def produzir_kafka(
     ``duracao_s`` segundos (ou Ctrl+C); os parâmetros devem vir de ``parametros_ao_vivo``.
     """
     envio = _Envio(_produtor(opcoes_kafka))
+    envio.produtor.list_topics(timeout=15)  # conexão pronta antes de começar a cronometrar
+    motor = Motor(parametros)  # a população é montada antes do relógio começar
     resumo = Resumo()
+    if tps is not None:  # o tempo do evento começa agora, não quando os parâmetros foram montados
+        motor.deslocar(round(time.time() * 1000) - motor.inicio_ms)
     inicio = time.perf_counter()
-    t_evento0 = int(parametros.inicio.timestamp() * 1000)
+    t_evento0 = motor.inicio_ms
     acel = parametros.aceleracao
     ultimo_progresso = inicio
     try:
-        for lote in gerar(parametros):
+        for lote in motor.lotes():
             if tps is None:
                 envio.enviar(topico_transacoes, lote.transacoes, lote.chaves)
             else:
