@@ -31,13 +31,21 @@ def _mistura(texto: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(erro)) from None
 
 
+def _rajada(texto: str) -> tuple[float, float, float]:
+    try:
+        inicio, duracao, fator = (float(x) for x in texto.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"use INICIO_S:DURACAO_S:FATOR, ex.: 30:10:3; recebido {texto!r}") from None
+    return inicio, duracao, fator
+
+
 def parametros_de(args: argparse.Namespace) -> Parametros:
     return Parametros(
         semente=args.semente, clientes=args.clientes, dias=args.dias, inicio=args.inicio,
         taxa_fraude=args.taxa_fraude, mistura=args.mistura, fracao_med=args.fracao_med,
         taxa_abuso_med=args.taxa_abuso_med, atraso_med_min_horas=args.atraso_med_min_horas,
         atraso_med_max_dias=args.atraso_med_max_dias, taxa_invalidas=args.taxa_invalidas,
-        defeitos=args.defeitos, aceleracao=args.aceleracao,
+        defeitos=args.defeitos, aceleracao=args.aceleracao, rajadas=tuple(args.rajada),
     )  # fmt: skip
 
 
@@ -151,6 +159,11 @@ def registrar(sub: argparse._SubParsersAction) -> None:
     simular.add_argument(
         "--aceleracao", type=float, default=padrao.aceleracao,
         help="ao vivo: segundos simulados por segundo de relógio (1 = tempo do evento acompanha o relógio)",
+    )  # fmt: skip
+    simular.add_argument(
+        "--rajada", type=_rajada, action="append", default=[], metavar="INICIO:DURACAO:FATOR",
+        help="multiplica o volume por FATOR de INICIO a INICIO+DURACAO segundos simulados (repetível), "
+        "ex.: --rajada 30:10:3 (ao vivo, com aceleração 1, segundos de relógio)",
     )  # fmt: skip
     simular.set_defaults(func=_cmd_simular)
 

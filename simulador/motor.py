@@ -135,7 +135,20 @@ class Motor:
         self._fator_dia: dict[int, float] = {}
 
     # Intensidade ----------------------------------------------------------------------------------
+    def _rajada(self, t: int) -> float:
+        fator = 1.0
+        for inicio_s, duracao_s, multiplo in self.p.rajadas:
+            comeco = self.inicio_ms + int(inicio_s * 1000)
+            if comeco <= t < comeco + int(duracao_s * 1000):
+                fator *= multiplo
+        return fator
+
     def _fator(self, t: int, com_hora: bool = True) -> float:
+        if self.p.rajadas:
+            return self._fator_base(t, com_hora) * self._rajada(t)
+        return self._fator_base(t, com_hora)
+
+    def _fator_base(self, t: int, com_hora: bool = True) -> float:
         if not self.p.perfil_horario:
             return 1.0
         local = t + FUSO_MS
@@ -369,7 +382,12 @@ class Motor:
         por_ms = max(self._taxa_por_ms(t0) * FATOR_SESSAO, 1e-9)
         duracao = int(np.clip(self.p.alvo_por_lote / por_ms, 1000, HORA))
         fim_hora = (t0 // HORA + 1) * HORA  # o fuso é de horas inteiras: fronteira UTC = fronteira local
-        return min(t0 + duracao, fim_hora, self.fim_ms)
+        fim = min(t0 + duracao, fim_hora, self.fim_ms)
+        for inicio_s, duracao_s, _ in self.p.rajadas:  # um lote não atravessa o começo nem o fim de uma rajada
+            for borda in (self.inicio_ms + int(inicio_s * 1000), self.inicio_ms + int((inicio_s + duracao_s) * 1000)):
+                if t0 < borda < fim:
+                    fim = borda
+        return fim
 
     def lote(self, t0: int, t1: int, ultimo: bool) -> Lote:
         self._atualizar_ativos(t0)

@@ -69,6 +69,8 @@ class Parametros:
     perfil_horario: bool = True  # False = intensidade constante (modo ao vivo, taxa estável)
     aceleracao: float = 1.0  # segundos simulados por segundo de relógio (modo ao vivo)
     alvo_por_lote: int = 50_000  # transações por lote gerado (desempenho)
+    # Rajadas: (início, duração, fator) em segundos simulados desde o início; multiplicam o volume.
+    rajadas: tuple[tuple[float, float, float], ...] = ()
 
     def com(self, **mudancas: Any) -> Parametros:
         return replace(self, **mudancas)
@@ -91,6 +93,8 @@ class Parametros:
             raise ValueError(f"mistura inválida {self.mistura}; tipologias aceitas: {', '.join(TIPOLOGIAS)}")
         if set(self.defeitos) - set(DEFEITOS):
             raise ValueError(f"defeitos desconhecidos; aceitos: {', '.join(DEFEITOS)}")
+        if any(len(r) != 3 or r[0] < 0 or r[1] <= 0 or r[2] <= 0 for r in self.rajadas):
+            raise ValueError(f"rajadas: use (início_s >= 0, duração_s > 0, fator > 0); recebido {self.rajadas}")
         if self.inicio.tzinfo is None:
             raise ValueError("inicio precisa ter fuso horário (UTC)")
 

@@ -257,3 +257,14 @@ def test_cli_simular_em_arquivos(tmp_path, capsys):
     assert (tmp_path / "gabarito.csv").read_text().startswith("end_to_end_id,fraude,tipologia\n")
     linhas = (tmp_path / "transacoes.jsonl").read_text().splitlines()
     assert len(linhas) + 1 == len((tmp_path / "gabarito.csv").read_text().splitlines())
+
+
+def test_rajada_multiplica_o_volume_so_na_janela():
+    p = Parametros(semente=6, clientes=2000, dias=0.25, perfil_horario=False, rajadas=((7200.0, 1800.0, 4.0),))
+    inicio = int(p.inicio.timestamp() * 1000)
+    tempos = np.array([t for lote in gerar(p) for t in lote.tempos_ms]) - inicio
+    antes = ((tempos >= 3600_000) & (tempos < 5400_000)).sum()
+    durante = ((tempos >= 7200_000) & (tempos < 9000_000)).sum()
+    depois = ((tempos >= 12_600_000) & (tempos < 14_400_000)).sum()
+    assert durante > 3 * antes
+    assert 0.8 < depois / antes < 1.25  # passada a rajada, o volume volta ao normal
