@@ -175,9 +175,15 @@ def construir_parser() -> argparse.ArgumentParser:
     preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
     preparar.set_defaults(func=_cmd_preparar)
 
+    from processamento.bench import registrar_alvo as bench_processamento
+    from simulador.bench import registrar_alvo as bench_simulador
     from simulador.cli import registrar as registrar_simulador
 
     registrar_simulador(sub)
+    bench = sub.add_parser("bench", help="mede desempenho e registra em docs/benchmarks.md")
+    alvos = bench.add_subparsers(dest="alvo", required=True, metavar="ALVO")
+    bench_simulador(alvos)
+    bench_processamento(alvos)
     return parser
 
 

@@ -86,6 +86,18 @@ def porta_livre(host: str, porta: int) -> bool:
     return True
 
 
+def portas_livres_para_broker(host: str = "127.0.0.1") -> int:
+    """Uma porta p com p (cliente) e p + 1 (controlador) livres: para brokers temporários (testes, benchmarks)."""
+    import random
+
+    sorteio = random.Random()
+    for _ in range(200):
+        porta = sorteio.randrange(20_000, 40_000)
+        if porta_livre(host, porta) and porta_livre(host, porta + 1):
+            return porta
+    raise ErroDeAmbiente("Nenhum par de portas livres entre 20000 e 40000 para um broker temporário.")
+
+
 def _aceita_conexao(host: str, porta: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, porta), timeout=0.5):
         return True

@@ -52,9 +52,21 @@ class Tabela:
         escritor = escritor.format("delta")
         return escritor.toTable(self.nome_uc) if self.nome_uc else escritor.start(self.caminho)
 
-    def anexar(self, df: DataFrame, id_app: str, versao: int, particao: str | None = None) -> None:
-        """Append idempotente: repetir o mesmo (id_app, versao) depois de uma queda não duplica linhas."""
+    def anexar(
+        self,
+        df: DataFrame,
+        id_app: str,
+        versao: int,
+        particao: str | None = None,
+        propriedades: dict[str, str] | None = None,
+    ) -> None:
+        """Append idempotente: repetir o mesmo (id_app, versao) depois de uma queda não duplica linhas.
+
+        ``propriedades`` (``delta.*``) valem na criação da tabela.
+        """
         escritor = df.write.format("delta").mode("append").option("txnAppId", id_app).option("txnVersion", str(versao))
+        for chave, valor in (propriedades or {}).items():
+            escritor = escritor.option(chave, valor)
         if particao:
             escritor = escritor.partitionBy(particao)
         if self.nome_uc:

@@ -44,9 +44,11 @@ class Deduplicador:
             return duplicata, np.zeros(0, bool)
         hashes = hash_id(end_to_end_id)
         minutos = minuto_do_id(end_to_end_id)
+        # "Antigo" é relativo ao que já passou (lotes anteriores): num backlog de vários dias lido de uma vez,
+        # o primeiro dia não é antigo só porque o último dia veio no mesmo lote.
+        antigo = minutos < self.minuto_maximo - self.janela_min
         self.minuto_maximo = max(self.minuto_maximo, int(minutos.max()))
         limite = self.minuto_maximo - self.janela_min
-        antigo = minutos < limite
         for minuto in np.unique(minutos[~antigo]).tolist():
             vistos = self.vistos.get(minuto)
             if vistos is not None:

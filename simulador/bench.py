@@ -9,50 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plataforma.benchmarks import DOC, agora, gravar_secao, maquina, numero
+from plataforma.config import RAIZ_PROJETO as RAIZ
+from plataforma.kafka_local import portas_livres_para_broker
 from simulador.parametros import Parametros
 from simulador.saida import Resumo, escrever_arquivos, garantir_topicos, produzir_kafka
-
-RAIZ = Path(__file__).resolve().parents[1]
-DOC = RAIZ / "docs" / "benchmarks.md"
-
-
-def _maquina() -> str:
-    modelo = "?"
-    try:
-        for linha in Path("/proc/cpuinfo").read_text().splitlines():
-            if linha.startswith("model name"):
-                modelo = linha.split(":", 1)[1].strip()
-                break
-        memoria = int(Path("/proc/meminfo").read_text().split()[1]) / 1024**2
-    except OSError:
-        memoria = 0.0
-    return f"{os.cpu_count()} núcleos ({modelo}), {memoria:.0f} GiB, Python {platform.python_version()}"
-
-
-def _n(valor: float, casas: int = 0) -> str:
-    """Número no formato brasileiro: 1.234.567,8."""
-    return f"{valor:,.{casas}f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def _portas_livres() -> int:
-    """Uma porta p com p e p+1 livres (cliente e controlador do broker temporário)."""
-    import random
-
-    from plataforma.kafka_local import porta_livre
-
-    sorteio = random.Random()
-    for _ in range(200):
-        porta = sorteio.randrange(20_000, 40_000)
-        if porta_livre("127.0.0.1", porta) and porta_livre("127.0.0.1", porta + 1):
-            return porta
-    raise RuntimeError("nenhum par de portas livres")
 
 
 def _medir_validador(linhas: list[bytes]) -> float:
@@ -104,7 +70,9 @@ def executar_benchmark(args: argparse.Namespace) -> int:
 
             pasta_broker = tempfile.TemporaryDirectory(prefix="bench-kafka-")
             cfg = Configuracao().com(
-                dados_dir=pasta_broker.name, kafka_bootstrap=f"127.0.0.1:{_portas_livres()}", kafka_particoes=2
+                dados_dir=pasta_broker.name,
+                kafka_bootstrap=f"127.0.0.1:{portas_livres_para_broker()}",
+                kafka_particoes=2,
             )
             broker = BrokerKafkaLocal(cfg)
             print(f"Subindo um broker Kafka local temporário em {broker.bootstrap}...")
@@ -146,26 +114,24 @@ def registrar_em_docs(
         comando += f" --bootstrap {bootstrap}"
     meta_arq, meta_kafka = 50_000, 20_000
     linhas = [
-        (f"montar a população ({_n(p.clientes)} clientes)", "-", _n(populacao_s, 1), "-", "-"),
+        (f"montar a população ({numero(p.clientes)} clientes)", "-", numero(populacao_s, 1), "-", "-"),
         (
-            f"arquivos (`transacoes.jsonl`, `med.jsonl`, `gabarito.csv`; {_n(tamanho / 2**20)} MiB)",
-            _n(arquivos.mensagens), _n(arquivos.segundos, 1), _n(arquivos.por_segundo), _n(meta_arq),
+            f"arquivos (`transacoes.jsonl`, `med.jsonl`, `gabarito.csv`; {numero(tamanho / 2**20)} MiB)",
+            numero(arquivos.mensagens), numero(arquivos.segundos, 1), numero(arquivos.por_segundo), numero(meta_arq),
         ),
         (
             "Kafka local (tópicos de transações e MED, 2 partições)",
-            _n(kafka.mensagens), _n(kafka.segundos, 1), _n(kafka.por_segundo), _n(meta_kafka),
+            numero(kafka.mensagens), numero(kafka.segundos, 1), numero(kafka.por_segundo), numero(meta_kafka),
         ),
         (
             "validar o contrato (`validar_transacao`, 1 núcleo)",
-            _n(validacao[0]), _n(validacao[1], 1), _n(validacao[0] / validacao[1]), _n(50_000),
+            numero(validacao[0]), numero(validacao[1], 1), numero(validacao[0] / validacao[1]), numero(50_000),
         ),
     ]  # fmt: skip
     tabela = "\n".join("| " + " | ".join(linha) + " |" for linha in linhas)
-    secao = f"""## Simulador
-
-Comando: `{comando}` (sobe um broker Kafka KRaft local temporário se `--bootstrap` não for dado).
-Data: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Máquina: {_maquina()}. Carga média da máquina ao medir
-(1/5/15 min): {" / ".join(_n(x, 1) for x in carga)} (outros processos, como testes Spark, dividem os núcleos).
+    corpo = f"""Comando: `{comando}` (sobe um broker Kafka KRaft local temporário se `--bootstrap` não for dado).
+Data: {agora()}. Máquina: {maquina()}. Carga média da máquina ao medir
+(1/5/15 min): {" / ".join(numero(x, 1) for x in carga)} (outros processos, como testes Spark, dividem os núcleos).
 
 Um processo Python, um núcleo para o simulador; no caso do Kafka o broker (JVM) roda na mesma máquina e
 divide os 2 núcleos. Produtor confluent-kafka com `linger.ms=25`, lotes de 1 MiB, compressão lz4,
@@ -175,10 +141,16 @@ idempotência ligada; o tempo inclui a geração e só para na última confirma�
 | --- | ---: | ---: | ---: | ---: |
 {tabela}
 
-Taxa de fraude gerada: {_n(100 * arquivos.taxa_fraude, 2)}%; mensagens MED: {_n(arquivos.med)}.
+Taxa de fraude gerada: {numero(100 * arquivos.taxa_fraude, 2)}%; mensagens MED: {numero(arquivos.med)}.
 """
-    texto = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    padrao = re.compile(r"^## Simulador\n.*?(?=^## |\Z)", re.S | re.M)
-    novo = padrao.sub(lambda _m: secao + "\n", texto) if padrao.search(texto) else None
-    texto = novo or texto.rstrip("\n") + "\n\n" + secao
-    DOC.write_text(texto.rstrip("\n") + "\n", encoding="utf-8")
+    gravar_secao("Simulador", corpo)
+
+
+def registrar_alvo(alvos: argparse._SubParsersAction) -> None:
+    """``detector-pix bench simulador``."""
+    alvo = alvos.add_parser("simulador", help="transações/s do simulador para arquivos e para o Kafka local")
+    alvo.add_argument("--bootstrap", help="Kafka já rodando (padrão: sobe um broker local temporário)")
+    alvo.add_argument("--clientes", type=int, default=200_000, help="clientes da população do benchmark")
+    alvo.add_argument("--transacoes", type=int, default=2_000_000, help="transações por medição (aprox.)")
+    alvo.add_argument("--sem-docs", action="store_true", help="só imprime; não altera docs/benchmarks.md")
+    alvo.set_defaults(func=executar_benchmark)

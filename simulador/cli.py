@@ -101,12 +101,6 @@ def _cmd_simular(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from simulador.bench import executar_benchmark
-
-    return executar_benchmark(args)
-
-
 def registrar(sub: argparse._SubParsersAction) -> None:
     """Registra os subcomandos no parser de ``detector-pix``."""
     padrao = Parametros()
@@ -166,11 +160,3 @@ def registrar(sub: argparse._SubParsersAction) -> None:
         "ex.: --rajada 30:10:3 (ao vivo, com aceleração 1, segundos de relógio)",
     )  # fmt: skip
     simular.set_defaults(func=_cmd_simular)
-
-    bench = sub.add_parser("bench", help="mede desempenho e registra em docs/benchmarks.md")
-    bench.add_argument("alvo", choices=["simulador"], help="o que medir")
-    bench.add_argument("--bootstrap", help="Kafka já rodando (padrão: sobe um broker local temporário)")
-    bench.add_argument("--clientes", type=int, default=200_000, help="clientes da população do benchmark")
-    bench.add_argument("--transacoes", type=int, default=2_000_000, help="transações por medição (aprox.)")
-    bench.add_argument("--sem-docs", action="store_true", help="só imprime; não altera docs/benchmarks.md")
-    bench.set_defaults(func=_cmd_bench)

@@ -6,7 +6,6 @@ desenvolvimento que o usuário tenha deixado rodando.
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,17 +13,9 @@ from pathlib import Path
 import pytest
 
 from plataforma.config import Configuracao
-from plataforma.kafka_local import BrokerKafkaLocal, porta_livre
+from plataforma.kafka_local import BrokerKafkaLocal, portas_livres_para_broker
 
-
-def par_de_portas_livres() -> int:
-    """Uma porta p tal que p (cliente) e p+1 (controlador) estejam livres."""
-    gerador = random.Random()
-    for _ in range(200):
-        porta = gerador.randrange(20_000, 40_000)
-        if porta_livre("127.0.0.1", porta) and porta_livre("127.0.0.1", porta + 1):
-            return porta
-    raise RuntimeError("nenhum par de portas livres encontrado")
+par_de_portas_livres = portas_livres_para_broker
 
 
 @pytest.fixture(scope="session")

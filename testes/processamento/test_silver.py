@@ -164,6 +164,9 @@ def test_deduplicacao_sobrevive_ao_estado_gravado_e_manda_os_antigos_para_a_silv
     # Duas horas depois (pelo minuto do id), os ids velhos saem da memória e são "antigos".
     depois = "E00000000202611020400abcdefghijk"
     duplicata, antigo = restaurado.classificar(pd.Series([depois, ids[0]]))
-    assert duplicata.tolist() == [False, False]
-    assert antigo.tolist() == [False, True]
+    assert duplicata.tolist() == [False, True]  # no mesmo lote, ainda vale a memória de antes dele
+    assert not antigo.any()
     assert restaurado.ids_na_memoria == 1
+    duplicata, antigo = restaurado.classificar(pd.Series([ids[1]]))
+    assert duplicata.tolist() == [False]  # fora da memória: quem decide é a consulta à silver
+    assert antigo.tolist() == [True]
