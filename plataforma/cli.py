@@ -120,6 +120,13 @@ def _cmd_conciliar(args: argparse.Namespace) -> int:
     return 0 if fecha else 1
 
 
+# demo ----------------------------------------------------------------------------------------------
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from plataforma.demo import executar_demo
+
+    return executar_demo(_configuracao(args), args.clientes, args.dias, args.semente, args.taxa_invalidas)
+
+
 # preparar ------------------------------------------------------------------------------------------
 def _cmd_preparar(args: argparse.Namespace) -> int:
     """Baixa os jars (Kafka, conector Kafka do Spark, Delta) para o cache; depois, nada de rede."""
@@ -168,6 +175,13 @@ def construir_parser() -> argparse.ArgumentParser:
         "--permitir-pendentes", action="store_true", help="não falha por mensagens da bronze ainda não processadas"
     )
     conciliar.set_defaults(func=_cmd_conciliar)
+
+    demo = sub.add_parser("demo", help="roda o pipeline de ponta a ponta com tráfego simulado e mostra o resumo")
+    demo.add_argument("--clientes", type=int, default=2_000, help="clientes simulados")
+    demo.add_argument("--dias", type=float, default=7.0, help="dias simulados")
+    demo.add_argument("--semente", type=int, default=42, help="semente do simulador")
+    demo.add_argument("--taxa-invalidas", type=float, default=0.05, help="fração de mensagens ruins de propósito")
+    demo.set_defaults(func=_cmd_demo)
 
     info = sub.add_parser("info", help="mostra onde ficam dados, tabelas, checkpoints e o MLflow")
     info.set_defaults(func=_cmd_info)

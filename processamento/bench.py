@@ -36,7 +36,7 @@ def transacoes_sinteticas(
     return pd.DataFrame(
         {
             "end_to_end_id": [f"E{semente:08d}{i:023d}" for i in range(n)],
-            "data_hora": INICIO + pd.to_timedelta(inicio_s + np.sort(rng.uniform(0, 60, n)), unit="s"),
+            "data_hora": (INICIO + pd.to_timedelta(inicio_s + np.sort(rng.uniform(0, 60, n)), unit="s")).floor("ms"),
             "valor": np.round(rng.lognormal(4.0, 1.2, n), 2),
             "pagador_id_conta": pagadores.astype(str),
             "recebedor_id_conta": ("r" + pd.Series(rng.integers(0, recebedores, n)).astype(str)).to_numpy(),
