@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plataforma.config import Configuracao, em_databricks
+from plataforma.kafka_local import CACHE_JARS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -19,6 +22,30 @@ def pacote_kafka_spark() -> str:
     import pyspark
 
     return f"org.apache.spark:spark-sql-kafka-0-10_2.13:{pyspark.__version__}"
+
+
+def _arquivo_jars() -> Path:
+    import pyspark
+
+    versao_delta = importlib.metadata.version("delta-spark")
+    return CACHE_JARS / f"spark-{pyspark.__version__}-delta-{versao_delta}.jars"
+
+
+def _jars_em_cache() -> list[str]:
+    """Os jars que o Ivy resolveu na primeira sessão (Delta, conector Kafka e dependências)."""
+    arquivo = _arquivo_jars()
+    if not arquivo.exists():
+        return []
+    jars = arquivo.read_text().split()
+    return jars if jars and all(Path(j.removeprefix("file:")).exists() for j in jars) else []
+
+
+def _guardar_jars(jars: str) -> None:
+    lista = [j for j in jars.split(",") if j]
+    if lista:
+        arquivo = _arquivo_jars()
+        arquivo.parent.mkdir(parents=True, exist_ok=True)
+        arquivo.write_text("\n".join(lista))
 
 
 def obter_spark(
@@ -71,6 +98,11 @@ def obter_spark(
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={cfg.pasta_dados}")
     )
-    sessao = configure_spark_with_delta_pip(construtor, extra_packages=[pacote_kafka_spark()]).getOrCreate()
+    jars = _jars_em_cache()
+    if jars:  # já resolvidos uma vez: sem Ivy, sem rede e sem o relatório de resolução no terminal
+        sessao = construtor.config("spark.jars", ",".join(jars)).getOrCreate()
+    else:
+        sessao = configure_spark_with_delta_pip(construtor, extra_packages=[pacote_kafka_spark()]).getOrCreate()
+        _guardar_jars(sessao.sparkContext.getConf().get("spark.jars", ""))
     sessao.sparkContext.setLogLevel("WARN")
     return sessao
