@@ -76,6 +76,11 @@ class Populacao:
         papeis = rng.choice(
             np.array([PF, AUTONOMO, COMERCIANTE, EMPRESA], dtype=np.int8), size=clientes, p=[0.82, 0.03, 0.10, 0.05]
         )
+        # Populações pequenas (testes, demo) podem sortear nenhum autônomo ou empresa; o tráfego precisa de
+        # ao menos um de cada papel. Em populações grandes nada muda (a saída segue idêntica por semente).
+        for papel in (AUTONOMO, COMERCIANTE, EMPRESA):
+            if not (papeis == papel).any():
+                papeis[np.flatnonzero(papeis == PF)[-1]] = papel
         self._adicionar(papeis)
 
         # Hábitos (só clientes pagam em tráfego normal) ------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from confluent_kafka import Producer
 from pyspark.sql import SparkSession
 
 from plataforma.cli import NOTEBOOKS, executar_notebook
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
+from simulador import Parametros, gerar, produzir_mensagens
 
 
 @pytest.mark.parametrize("nome", sorted(NOTEBOOKS))
@@ -38,20 +38,24 @@ def test_notebooks_rodam_localmente_contra_a_pilha_local(
         topico_decisoes=f"nb.decisoes.{sufixo}",
     )
     broker_kafka.criar_topicos(cfg.topicos)
-    produtor = Producer({"bootstrap.servers": cfg.kafka_bootstrap})
-    for i in range(25):
-        produtor.produce(cfg.topico_transacoes, key=f"c{i}", value=f'{{"n": {i}}}')
-    produtor.produce(cfg.topico_med, key="m", value='{"tipo": "SCAM"}')
-    assert produtor.flush(30) == 0
+    transacoes, chaves = [], []
+    for lote in gerar(Parametros(semente=21, clientes=60, dias=1.0, taxa_invalidas=0.1)):
+        transacoes += lote.transacoes
+        chaves += lote.chaves
+    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, chaves)
+    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, ['{"tipo": "SCAM"}'], ["m"])  # inválida
     for campo in ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes"):
         monkeypatch.setenv(f"DETECTOR_PIX_{campo.upper()}", str(getattr(cfg, campo)))
 
     executar_notebook("ingestao", {"disponivel": "sim"})
-    assert tabela(cfg, "bronze_transacoes").ler(spark).count() == 25
+    assert tabela(cfg, "bronze_transacoes").ler(spark).count() == len(transacoes)
     assert tabela(cfg, "bronze_med").ler(spark).count() == 1
 
     executar_notebook("processamento", {"disponivel": "sim"})
-    assert "bronze_transacoes: 25 mensagens" in capsys.readouterr().out
+    saida = capsys.readouterr().out
+    assert f"[transacoes] FECHA: bronze {len(transacoes)} = silver" in saida
+    assert "[med] FECHA: bronze 1 = silver 0 + quarentena 1" in saida
+    assert tabela(cfg, "gold_features").ler(spark).count() == tabela(cfg, "silver_transacoes").ler(spark).count() > 0
 
     executar_notebook("modelo", {"modo": "status"})
     assert "Nenhum champion registrado ainda" in capsys.readouterr().out

@@ -268,3 +268,12 @@ def test_rajada_multiplica_o_volume_so_na_janela():
     depois = ((tempos >= 12_600_000) & (tempos < 14_400_000)).sum()
     assert durante > 3 * antes
     assert 0.8 < depois / antes < 1.25  # passada a rajada, o volume volta ao normal
+
+
+@pytest.mark.parametrize("clientes", [50, 60, 80])
+def test_populacoes_pequenas_geram_trafego(clientes: int) -> None:
+    """O mínimo aceito (50 clientes) precisa funcionar: testes e demos usam populações pequenas."""
+    from simulador import Parametros, gerar
+
+    mensagens = sum(len(lote.transacoes) for lote in gerar(Parametros(semente=21, clientes=clientes, dias=1.0)))
+    assert mensagens > clientes
