@@ -1,0 +1,558 @@
+"""Treino do detector: features do motor do stream, rótulos tardios, candidatos, MLflow e promoção.
+
+Ponto de entrada: ``treinar(transacoes, med=..., gabarito=..., cfg=...)``. ``transacoes`` é qualquer tabela
+com as colunas mínimas (``end_to_end_id``, ``pagador_id_conta``, ``recebedor_id_conta``, ``valor``,
+``data_hora``) e, se não houver MED, um ``rotulo`` (com ``data_hora_rotulo`` opcional). As features saem do
+mesmo ``MotorDeFeatures`` que o stream usa, na mesma ordem (um dia por vez), então o modelo aprende no mundo
+em que vai decidir.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
+from plataforma.config import Configuracao
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+
+COLUNAS_MINIMAS = ("end_to_end_id", "pagador_id_conta", "recebedor_id_conta", "valor", "data_hora")
+# Colunas opcionais e o valor assumido quando faltam: o pior caso comum (PF->PF, sem chave, app cadastrado).
+PADROES_OPCIONAIS: dict[str, Any] = {
+    "pagador_tipo_pessoa": "PF",
+    "recebedor_tipo_pessoa": "PF",
+    "chave_hash": None,
+    "dispositivo_cadastrado": True,
+}
+CANDIDATOS = ("regras", "logistica", "gbm")
+DECISOES = ("APROVAR", "REVISAR", "BLOQUEAR")
+TAXA_ALERTA = 0.01  # a taxa de alerta das métricas de recall (1% das transações)
+
+
+# Entrada e features -------------------------------------------------------------------------------
+def preparar_entrada(transacoes: pd.DataFrame) -> pd.DataFrame:
+    """Confere as colunas mínimas e completa as opcionais com os padrões documentados."""
+    faltam = [c for c in COLUNAS_MINIMAS if c not in transacoes.columns]
+    if faltam:
+        raise ValueError(
+            f"Faltam colunas na tabela de treino: {', '.join(faltam)}. Mínimas: {', '.join(COLUNAS_MINIMAS)}; "
+            f"opcionais (com padrão): {', '.join(PADROES_OPCIONAIS)}."
+        )
+    df = transacoes.copy()
+    for coluna, padrao in PADROES_OPCIONAIS.items():
+        if coluna not in df.columns:
+            df[coluna] = padrao
+    df["data_hora"] = pd.to_datetime(df["data_hora"], utc=True)
+    df["valor"] = df["valor"].astype("float64")
+    for coluna in ("end_to_end_id", "pagador_id_conta", "recebedor_id_conta"):
+        df[coluna] = df[coluna].astype(str)
+    return df.drop_duplicates("end_to_end_id").reset_index(drop=True)
+
+
+def calcular_features(
+    transacoes: pd.DataFrame, marcas: pd.DataFrame | None = None, parametros: ParametrosFeatures | None = None
+) -> pd.DataFrame:
+    """As features de ``processamento.historico.features_em_lote``, sem Spark: mesmo motor, mesma ordem.
+
+    Um dia UTC por vez; cada marca MED entra no dia em que foi notificada (as anteriores ao 1º dia, no 1º).
+    As colunas além de ``COLUNAS_ENTRADA`` (rótulo, tipologia) seguem junto com cada linha.
+    """
+    motor = MotorDeFeatures(parametros)
+    df = transacoes.copy()
+    df["data_hora"] = pd.to_datetime(df["data_hora"], utc=True)
+    dia = df["data_hora"].dt.floor("D")
+    if marcas is not None:
+        marcas = marcas.loc[marcas["recebedor_id_conta"].notna(), ["recebedor_id_conta", "data_hora_notificacao"]]
+        marcas = marcas.assign(data_hora_notificacao=pd.to_datetime(marcas["data_hora_notificacao"], utc=True))
+    partes = []
+    for i, d in enumerate(sorted(dia.unique())):
+        do_dia = df[dia == d].reset_index(drop=True)
+        marcas_do_dia = None
+        if marcas is not None:
+            inicio = d if i else pd.Timestamp.min.tz_localize("UTC")
+            janela = marcas["data_hora_notificacao"]
+            marcas_do_dia = marcas[(janela >= inicio) & (janela < d + pd.Timedelta(days=1))]
+        partes.append(motor.processar_linha_do_tempo(do_dia, marcas_do_dia))
+    if not partes:
+        return pd.DataFrame(columns=[*df.columns, *COLUNAS_FEATURES])
+    return pd.concat(partes, ignore_index=True)
+
+
+def matriz(features: pd.DataFrame) -> pd.DataFrame:
+    """As colunas de ``COLUNAS_FEATURES`` em float64 (booleanos viram 0/1; vazio continua NaN)."""
+    return features[list(COLUNAS_FEATURES)].astype("float64")
+
+
+def _log_com_sinal(x: np.ndarray) -> np.ndarray:
+    """Comprime somas, idades e contagens de cauda longa para a regressão logística."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+# Candidatos --------------------------------------------------------------------------------------
+def pontuar_regras(x: pd.DataFrame) -> np.ndarray:
+    """Score só de regras, em [0, 1]: as regras duras do BCB pesam mais que as comportamentais."""
+    pontos = (
+        4.0 * (x["rec_marcada_fraude"] > 0)
+        + 2.0 * (x["excede_limite_noturno"] > 0)
+        + 2.0 * (x["excede_limite_dispositivo"] > 0)
+        + 1.0 * (x["rec_pagadores_distintos_1h"] >= 3)
+        + 1.0 * (x["pag_qtd_10min"] >= 3)
+        + 1.0 * (x["pag_valor_zscore"] > 3)
+        + 0.5 * (x["primeiro_pagamento_ao_recebedor"] > 0)
+        + 0.5 * (x["rec_idade_conta_s"] < 86_400)
+    )
+    return (pontos.to_numpy(np.float64) + 1e-3 * np.tanh(x["pag_valor_razao_media"].to_numpy() / 10)) / 12.1
+
+
+class EstimadorRegras(ClassifierMixin, BaseEstimator):
+    """As regras com a interface de um classificador do scikit-learn (não aprende nada; ``fit`` só marca)."""
+
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> EstimadorRegras:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        s = pontuar_regras(x)
+        return np.column_stack([1 - s, s])
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return (pontuar_regras(x) >= 0.5).astype(int)
+
+
+def _candidato(nome: str, semente: int) -> BaseEstimator:
+    if nome == "regras":
+        return EstimadorRegras()
+    if nome == "logistica":
+        return Pipeline(
+            [
+                ("imputar", SimpleImputer(strategy="constant", fill_value=-1.0)),
+                ("log", FunctionTransformer(_log_com_sinal)),
+                ("escala", StandardScaler()),
+                ("modelo", LogisticRegression(class_weight="balanced", max_iter=2_000, C=1.0)),
+            ]
+        )
+    if nome == "gbm":
+        # Sem early stopping: com o padrão do scikit-learn ele para em ~11 iterações (AP 0,55 no simulador).
+        return HistGradientBoostingClassifier(
+            max_iter=300,
+            learning_rate=0.05,
+            max_leaf_nodes=31,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            early_stopping=False,
+            class_weight="balanced",
+            random_state=semente,
+        )
+    raise ValueError(f"Candidato desconhecido '{nome}'; aceitos: {', '.join(CANDIDATOS)}.")
+
+
+def ajustar_calibrado(nome: str, x_ajuste, y_ajuste, x_calib, y_calib, semente: int = 42) -> CalibratedClassifierCV:
+    """Ajusta no início do treino e calibra (Platt) no fim dele, em ordem de tempo.
+
+    Platt e não isotônica: a sigmoide é estritamente crescente, então preserva a ordem (AP e limiares do
+    orçamento não mudam) e não cria patamares em que 1% de alertas viraria 5%.
+    """
+    estimador = _candidato(nome, semente).fit(x_ajuste, y_ajuste)
+    return CalibratedClassifierCV(FrozenEstimator(estimador), method="sigmoid").fit(x_calib, y_calib)
+
+
+# Modelo servido ----------------------------------------------------------------------------------
+try:
+    import mlflow.pyfunc as _pyfunc
+
+    _BaseModelo: type = _pyfunc.PythonModel
+except ImportError:  # pragma: no cover - mlflow faz parte das dependências
+    _BaseModelo = object
+
+
+class ModeloFraudePix(_BaseModelo):
+    """O que o stream carrega por ``models:/<nome>@champion``: features -> ``score`` e ``decisao``."""
+
+    def __init__(self, estimador: Any, limiares: dict[str, float], candidato: str) -> None:
+        self.estimador = estimador
+        self.limiares = limiares
+        self.candidato = candidato
+
+    def pontuar(self, features: pd.DataFrame) -> np.ndarray:
+        return self.estimador.predict_proba(matriz(features))[:, 1]
+
+    def decidir(self, score: np.ndarray) -> np.ndarray:
+        return np.select(
+            [score >= self.limiares["BLOQUEAR"], score >= self.limiares["REVISAR"]], ["BLOQUEAR", "REVISAR"], "APROVAR"
+        )
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        score = self.pontuar(model_input)
+        return pd.DataFrame({"score": score, "decisao": self.decidir(score)})
+
+
+# Métricas ----------------------------------------------------------------------------------------
+def limiar_por_orcamento(score: np.ndarray, fracao: float) -> float:
+    """O menor score entre os ``fracao`` mais altos: alerta quem tiver score >= limiar."""
+    k = max(1, int(np.ceil(fracao * len(score))))
+    return float(np.sort(score)[::-1][k - 1])
+
+
+def avaliar(score: np.ndarray, verdade: pd.DataFrame, taxa_alerta: float = TAXA_ALERTA) -> dict[str, float]:
+    """Métricas no teste. ``verdade``: ``fraude``, ``valor``, ``pagador_id_conta``, ``data_hora``, ``tipologia``."""
+    y = verdade["fraude"].to_numpy()
+    valor = verdade["valor"].to_numpy()
+    alerta = score >= limiar_por_orcamento(score, taxa_alerta)
+    m = {
+        "roc_auc": float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan"),
+        "average_precision": float(average_precision_score(y, score)) if y.sum() else float("nan"),
+        "recall_alerta_1pct": float(alerta[y == 1].mean()) if y.sum() else float("nan"),
+        "recall_valor_alerta_1pct": float(valor[alerta & (y == 1)].sum() / max(valor[y == 1].sum(), 1e-9)),
+        "precisao_alerta_1pct": float(y[alerta].mean()) if alerta.any() else float("nan"),
+        "taxa_alerta_real": float(alerta.mean()),
+        "precisao_top100_pagadores_dia": precisao_top_pagadores(score, verdade),
+        "fraudes_teste": float(y.sum()),
+        "transacoes_teste": float(len(y)),
+    }
+    if "tipologia" in verdade:
+        for tipologia, grupo in pd.Series(alerta[y == 1]).groupby(verdade["tipologia"].to_numpy()[y == 1]):
+            m[f"recall_alerta_1pct_{tipologia}"] = float(grupo.mean())
+    return m
+
+
+def precisao_top_pagadores(score: np.ndarray, verdade: pd.DataFrame, k: int = 100) -> float:
+    """Por dia: os ``k`` pagadores de maior score; fração deles com ao menos uma fraude real naquele dia."""
+    df = pd.DataFrame(
+        {
+            "dia": pd.to_datetime(verdade["data_hora"], utc=True).dt.floor("D").to_numpy(),
+            "pagador": verdade["pagador_id_conta"].to_numpy(),
+            "score": score,
+            "fraude": verdade["fraude"].to_numpy(),
+        }
+    )
+    por_pagador = df.groupby(["dia", "pagador"]).agg(score=("score", "max"), fraude=("fraude", "max")).reset_index()
+    top = por_pagador.sort_values("score", ascending=False).groupby("dia").head(k)
+    return float(top.groupby("dia")["fraude"].mean().mean())
+
+
+# Resultado ---------------------------------------------------------------------------------------
+@dataclass
+class ResultadoTreino:
+    run_id: str
+    escolhido: str
+    versao: str | None
+    promovido: bool
+    limiares: dict[str, float]
+    metricas: dict[str, dict[str, float]] = field(default_factory=dict)  # candidato -> métricas no teste
+    divisao: DivisaoTemporal | None = None
+
+    @property
+    def metricas_escolhido(self) -> dict[str, float]:
+        return self.metricas[self.escolhido]
+
+
+def treinar(
+    transacoes: pd.DataFrame,
+    cfg: Configuracao,
+    med: pd.DataFrame | None = None,
+    gabarito: pd.DataFrame | None = None,
+    candidatos: Sequence[str] = CANDIDATOS,
+    dias_aquecimento: float = 3.0,
+    dias_atraso: float = 7.0,
+    dias_teste: float = 7.0,
+    orcamento_revisar: float = 0.01,
+    orcamento_bloquear: float = 0.001,
+    origem: dict[str, str] | None = None,
+    semente: int = 42,
+    registrar: bool = True,
+    importancia_max_linhas: int = 20_000,
+) -> ResultadoTreino:
+    """Treina, avalia no teste, registra no MLflow e promove a ``champion`` se vencer o atual.
+
+    Rótulos de treino: MED notificada antes do início do teste (``med``), ou a coluna ``rotulo`` da tabela
+    (valendo só se ``data_hora_rotulo``, quando existir, for anterior ao corte). Verdade do teste: o
+    ``gabarito`` se houver; senão, toda a MED conhecida (ou ``rotulo``), o que subestima o recall.
+    ``origem``: linhagem (ex.: ``{"tabela": ..., "versao_delta": ...}``) gravada como parâmetros.
+    """
+    import mlflow
+
+    from plataforma.mlflow_local import configurar_mlflow
+
+    entrada = preparar_entrada(transacoes)
+    if med is None and "rotulo" not in entrada.columns:
+        raise ValueError("Sem rótulos: passe a MED (end_to_end_id, data_hora_notificacao) ou uma coluna 'rotulo'.")
+    marcas = med if med is not None and "recebedor_id_conta" in med.columns else None
+    feats = calcular_features(entrada, marcas)
+    divisao = dividir_no_tempo(feats["data_hora"], dias_aquecimento, dias_atraso, dias_teste)
+    no_treino, no_teste = divisao.mascaras(feats["data_hora"])
+
+    rotulos = _rotulos_treino(feats, med, divisao.corte_rotulos)
+    verdade = _verdade(feats, med, gabarito)
+    treino = feats[no_treino.to_numpy()].reset_index(drop=True)
+    y_treino = rotulos[no_treino.to_numpy()]
+    teste = feats[no_teste.to_numpy()].reset_index(drop=True)
+    verdade_teste = verdade[no_teste.to_numpy()].reset_index(drop=True)
+    if y_treino.sum() < 2:
+        raise ValueError(f"Só {int(y_treino.sum())} fraude(s) rotulada(s) na janela de treino: dados insuficientes.")
+
+    # Treino em ordem de tempo: 80% para ajustar, os 20% finais para calibrar e escolher.
+    n_ajuste = int(0.8 * len(treino))
+    x_treino = matriz(treino)
+    x_aj, y_aj, x_cal, y_cal = x_treino[:n_ajuste], y_treino[:n_ajuste], x_treino[n_ajuste:], y_treino[n_ajuste:]
+    x_teste = matriz(teste)
+    modelos, metricas, ap_validacao = {}, {}, {}
+    for nome in candidatos:
+        modelos[nome] = ajustar_calibrado(nome, x_aj, y_aj, x_cal, y_cal, semente)
+        s_cal = modelos[nome].predict_proba(x_cal)[:, 1]
+        ap_validacao[nome] = float(average_precision_score(y_cal, s_cal)) if y_cal.sum() else 0.0
+        metricas[nome] = avaliar(modelos[nome].predict_proba(x_teste)[:, 1], verdade_teste)
+    escolhido = max(candidatos, key=lambda c: ap_validacao[c])  # escolha sem olhar o teste
+    s_cal = modelos[escolhido].predict_proba(x_cal)[:, 1]
+    limiares = {
+        "REVISAR": limiar_por_orcamento(s_cal, orcamento_revisar),
+        "BLOQUEAR": limiar_por_orcamento(s_cal, orcamento_bloquear),
+    }
+    modelo = ModeloFraudePix(modelos[escolhido], limiares, escolhido)
+    score_teste = modelo.pontuar(teste)
+
+    configurar_mlflow(cfg)
+    with mlflow.start_run(run_name=f"treino-{escolhido}") as run:
+        mlflow.log_params(
+            {
+                "candidatos": ",".join(candidatos),
+                "escolhido": escolhido,
+                "criterio_escolha": "average_precision na validação (fim do treino, rótulos do corte)",
+                "calibracao": "sigmoid (Platt) nos 20% finais do treino",
+                "orcamento_revisar": orcamento_revisar,
+                "orcamento_bloquear": orcamento_bloquear,
+                "limiar_revisar": limiares["REVISAR"],
+                "limiar_bloquear": limiares["BLOQUEAR"],
+                "dias_aquecimento": dias_aquecimento,
+                "dias_atraso_rotulos": dias_atraso,
+                "dias_teste": dias_teste,
+                "corte_rotulos": divisao.corte_rotulos.isoformat(),
+                "verdade_teste": "gabarito" if gabarito is not None else "rotulos_finais",
+                "transacoes": len(feats),
+                "transacoes_treino": len(treino),
+                "fraudes_rotuladas_treino": int(y_treino.sum()),
+                "semente": semente,
+                **{f"divisao_{k}": v for k, v in divisao.como_parametros().items()},
+                **{f"origem_{k}": v for k, v in (origem or {}).items()},
+            }
+        )
+        if "gbm" in modelos:
+            gbm = modelos["gbm"].estimator.estimator
+            mlflow.log_params({f"gbm_{k}": v for k, v in gbm.get_params().items() if k != "class_weight"})
+        for nome, m in metricas.items():
+            mlflow.log_metrics({f"{nome}_{k}": v for k, v in m.items() if np.isfinite(v)})
+            mlflow.log_metric(f"{nome}_ap_validacao", ap_validacao[nome])
+        mlflow.log_metrics({k: v for k, v in metricas[escolhido].items() if np.isfinite(v)})
+        if "regras" in metricas and escolhido != "regras":
+            ap_regras = metricas["regras"]["average_precision"]
+            mlflow.log_metric("razao_ap_sobre_regras", metricas[escolhido]["average_precision"] / max(ap_regras, 1e-9))
+        with tempfile.TemporaryDirectory() as pasta:
+            _artefatos(Path(pasta), modelos, x_teste, verdade_teste, modelo, score_teste, s_cal, importancia_max_linhas)
+            mlflow.log_artifacts(pasta, "avaliacao")
+        exemplo = teste[list(COLUNAS_FEATURES)].dropna().head(5)
+        if exemplo.empty:
+            exemplo = teste[list(COLUNAS_FEATURES)].head(5)
+        assinatura = mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo))
+        info = mlflow.pyfunc.log_model(
+            name="modelo",
+            python_model=modelo,
+            signature=assinatura,
+            input_example=exemplo,
+            registered_model_name=cfg.nome_modelo_registrado if registrar else None,
+        )
+        versao, promovido = None, False
+        if registrar:
+            versao = str(info.registered_model_version)
+            promovido = _promover(cfg, versao, score_teste, verdade_teste, teste)
+    return ResultadoTreino(run.info.run_id, escolhido, versao, promovido, limiares, metricas, divisao)
+
+
+def _rotulos_treino(feats: pd.DataFrame, med: pd.DataFrame | None, corte: pd.Timestamp) -> np.ndarray:
+    if med is not None:
+        return rotulos_no_corte(feats, med, corte).to_numpy()
+    rotulo = feats["rotulo"].fillna(0).astype(int).to_numpy()
+    if "data_hora_rotulo" in feats.columns:
+        conhecido = (pd.to_datetime(feats["data_hora_rotulo"], utc=True) < corte).to_numpy()
+        rotulo = rotulo * conhecido
+    return rotulo
+
+
+def _verdade(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFrame | None) -> pd.DataFrame:
+    base = feats[["end_to_end_id", "valor", "pagador_id_conta", "data_hora"]]
+    if gabarito is not None:
+        g = gabarito[["end_to_end_id", "fraude", "tipologia"]]
+        verdade = base.merge(g, on="end_to_end_id", how="left")
+        verdade["fraude"] = verdade["fraude"].fillna(0).astype(int)
+        verdade["tipologia"] = verdade["tipologia"].fillna("nenhuma")
+        return verdade
+    if med is not None:
+        fraude = rotulos_no_corte(feats, med, pd.Timestamp.max.tz_localize("UTC"))
+    else:
+        fraude = feats["rotulo"].fillna(0).astype(int)
+    return base.assign(fraude=fraude.to_numpy().astype(int))
+
+
+def _promover(cfg: Configuracao, versao: str, score: np.ndarray, verdade: pd.DataFrame, teste: pd.DataFrame) -> bool:
+    """Alias ``challenger`` sempre; ``champion`` só se a AP no mesmo teste superar a do champion atual."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    cliente = MlflowClient()
+    nome = cfg.nome_modelo_registrado
+    cliente.set_registered_model_alias(nome, "challenger", versao)
+    y = verdade["fraude"].to_numpy()
+    ap_novo = float(average_precision_score(y, score)) if y.sum() else 0.0
+    try:
+        atual = cliente.get_model_version_by_alias(nome, "champion")
+    except MlflowException:
+        atual = None
+    if atual is None:
+        ap_atual, promovido, motivo = float("nan"), True, "não havia champion"
+    else:
+        campeao = mlflow.pyfunc.load_model(f"models:/{nome}@champion")
+        s_atual = campeao.predict(teste[list(COLUNAS_FEATURES)])["score"].to_numpy()
+        ap_atual = float(average_precision_score(y, s_atual)) if y.sum() else 0.0
+        promovido = ap_novo > ap_atual
+        motivo = f"AP {ap_novo:.4f} {'>' if promovido else '<='} AP do champion v{atual.version} {ap_atual:.4f}"
+    comparacao = {
+        "versao_challenger": versao,
+        "versao_champion_anterior": str(atual.version) if atual else None,
+        "ap_challenger": ap_novo,
+        "ap_champion_anterior": None if np.isnan(ap_atual) else ap_atual,
+        "promovido": promovido,
+        "motivo": motivo,
+    }
+    mlflow.log_metric("promocao_ap_challenger", ap_novo)
+    if not np.isnan(ap_atual):
+        mlflow.log_metric("promocao_ap_champion_anterior", ap_atual)
+    mlflow.log_metric("promovido", float(promovido))
+    mlflow.log_dict(comparacao, "promocao.json")
+    mlflow.set_tag("promocao", motivo)
+    if promovido:
+        cliente.set_registered_model_alias(nome, "champion", versao)
+    print(f"Promoção: {motivo} -> {'champion' if promovido else 'continua challenger'} (versão {versao}).")
+    return promovido
+
+
+def _artefatos(
+    pasta: Path,
+    modelos: dict[str, Any],
+    x_teste: pd.DataFrame,
+    verdade: pd.DataFrame,
+    modelo: ModeloFraudePix,
+    score: np.ndarray,
+    score_validacao: np.ndarray,
+    max_linhas: int,
+) -> None:
+    """Curvas PR e ROC, matriz de confusão nos limiares, importância por permutação, tabela de limiares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y = verdade["fraude"].to_numpy()
+    fig_pr, ax_pr = plt.subplots(figsize=(6, 5))
+    fig_roc, ax_roc = plt.subplots(figsize=(6, 5))
+    curvas = []
+    for nome, est in modelos.items():
+        s = est.predict_proba(x_teste)[:, 1]
+        p, r, _ = precision_recall_curve(y, s)
+        ax_pr.plot(r, p, label=f"{nome} (AP {average_precision_score(y, s):.3f})")
+        fpr, tpr, _ = roc_curve(y, s)
+        ax_roc.plot(fpr, tpr, label=f"{nome} (AUC {roc_auc_score(y, s):.3f})")
+        curvas.append(pd.DataFrame({"candidato": nome, "recall": r, "precisao": p}))
+    ax_pr.set(xlabel="recall", ylabel="precisão", title="Precisão x recall (teste)")
+    ax_roc.set(xlabel="taxa de falsos positivos", ylabel="recall", title="ROC (teste)")
+    for fig, ax, arquivo in ((fig_pr, ax_pr, "curva_pr.png"), (fig_roc, ax_roc, "curva_roc.png")):
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(pasta / arquivo, dpi=100)
+        plt.close(fig)
+    pd.concat(curvas).to_csv(pasta / "curva_pr.csv", index=False)
+
+    decisao = modelo.decidir(score)
+    matriz_confusao = pd.crosstab(
+        pd.Categorical(decisao, categories=DECISOES), pd.Series(np.where(y == 1, "fraude", "legitima")), dropna=False
+    ).reindex(columns=["legitima", "fraude"], fill_value=0)
+    matriz_confusao.index.name, matriz_confusao.columns.name = "decisao", "verdade"
+    matriz_confusao.to_csv(pasta / "matriz_confusao.csv")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.imshow(np.log1p(matriz_confusao.to_numpy()), cmap="Blues")
+    for (i, j), v in np.ndenumerate(matriz_confusao.to_numpy()):
+        ax.text(j, i, str(v), ha="center", va="center")
+    ax.set(xticks=[0, 1], xticklabels=matriz_confusao.columns, yticks=range(3), yticklabels=matriz_confusao.index)
+    ax.set_title("Decisões no teste (limiares do orçamento)")
+    fig.tight_layout()
+    fig.savefig(pasta / "matriz_confusao.png", dpi=100)
+    plt.close(fig)
+
+    linhas = []
+    for orcamento in (0.001, 0.005, 0.01, 0.02, 0.05):
+        limiar = limiar_por_orcamento(score_validacao, orcamento)
+        alerta = score >= limiar
+        linhas.append(
+            {
+                "orcamento_validacao": orcamento,
+                "limiar": limiar,
+                "taxa_alerta_teste": alerta.mean(),
+                "precisao_teste": y[alerta].mean() if alerta.any() else np.nan,
+                "recall_teste": alerta[y == 1].mean() if y.sum() else np.nan,
+            }
+        )
+    pd.DataFrame(linhas).to_csv(pasta / "limiares.csv", index=False)
+    (pasta / "limiares.json").write_text(json.dumps(modelo.limiares, indent=2))
+
+    # Importância por permutação: todas as fraudes do teste e uma amostra das legítimas.
+    rng = np.random.default_rng(0)
+    idx_fraude = np.flatnonzero(y == 1)
+    idx_legit = np.flatnonzero(y == 0)
+    idx_legit = rng.choice(idx_legit, min(len(idx_legit), max(max_linhas - len(idx_fraude), 0)), replace=False)
+    idx = np.sort(np.concatenate([idx_fraude, idx_legit]))
+    if len(idx_fraude):
+        imp = permutation_importance(
+            modelo.estimador, x_teste.iloc[idx], y[idx], scoring="average_precision", n_repeats=3, random_state=0
+        )
+        tabela = pd.DataFrame(
+            {"feature": x_teste.columns, "queda_ap_media": imp.importances_mean, "desvio": imp.importances_std}
+        ).sort_values("queda_ap_media", ascending=False)
+        tabela.to_csv(pasta / "importancia_permutacao.csv", index=False)
+        fig, ax = plt.subplots(figsize=(7, 7))
+        ax.barh(tabela["feature"][::-1], tabela["queda_ap_media"][::-1], xerr=tabela["desvio"][::-1])
+        ax.set(xlabel="queda da AP ao embaralhar", title=f"Importância por permutação ({modelo.candidato})")
+        fig.tight_layout()
+        fig.savefig(pasta / "importancia_permutacao.png", dpi=100)
+        plt.close(fig)
+
+
+def versao_delta(spark: Any, identificador_sql: str) -> str:
+    """A versão atual de uma tabela Delta (linhagem do treino)."""
+    linha = spark.sql(f"DESCRIBE HISTORY {identificador_sql} LIMIT 1").select("version").first()
+    return str(linha["version"]) if linha else ""
+
+
+__all__ = [
+    "COLUNAS_ENTRADA",
+    "COLUNAS_MINIMAS",
+    "PADROES_OPCIONAIS",
+    "ModeloFraudePix",
+    "ResultadoTreino",
+    "calcular_features",
+    "treinar",
+]

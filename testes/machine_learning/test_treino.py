@@ -1,0 +1,150 @@
+"""Treino com um conjunto simulado pequeno: features do motor do stream, MLflow, registro e promoção."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from machine_learning.dados_simulados import DadosSimulados, simular
+from machine_learning.treino import ResultadoTreino, calcular_features, preparar_entrada, treinar
+from plataforma.config import Configuracao
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES
+from processamento.historico import features_em_lote
+from simulador import Parametros
+
+# Pequeno e com mais fraude que o padrão; MED rápida para haver rótulos antes do corte.
+PARAMETROS = Parametros(
+    semente=7, clientes=400, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
+)
+DIVISAO = {"dias_aquecimento": 1.0, "dias_atraso": 1.0, "dias_teste": 3.0}
+
+
+@pytest.fixture(scope="module")
+def dados() -> DadosSimulados:
+    return simular(PARAMETROS)
+
+
+@pytest.fixture(scope="module")
+def cfg_ml(cfg_teste: Configuracao) -> Configuracao:
+    return cfg_teste.com(dados_dir=str(cfg_teste.pasta_dados / f"ml-{uuid.uuid4().hex[:8]}"))
+
+
+@pytest.fixture(scope="module")
+def treinos(dados: DadosSimulados, cfg_ml: Configuracao) -> list[ResultadoTreino]:
+    """Regras (1º champion) -> modelos completos (melhor: promovido) -> regras de novo (pior: não promovido)."""
+    comum = {"cfg": cfg_ml, "med": dados.med, "gabarito": dados.gabarito, "importancia_max_linhas": 1_000, **DIVISAO}
+    return [
+        treinar(dados.transacoes, candidatos=("regras",), **comum),
+        treinar(dados.transacoes, **comum),
+        treinar(dados.transacoes, candidatos=("regras",), **comum),
+    ]
+
+
+def test_features_do_treino_sao_as_do_backfill(spark, dados: DadosSimulados) -> None:
+    tx = dados.transacoes
+    esquema = (
+        "end_to_end_id string, data_hora timestamp, valor double, pagador_id_conta string, "
+        "recebedor_id_conta string, pagador_tipo_pessoa string, recebedor_tipo_pessoa string, chave_hash string, "
+        "dispositivo_cadastrado boolean"
+    )
+    linhas = [tuple(r) for r in tx[list(COLUNAS_ENTRADA)].astype(object).itertuples(index=False)]
+    linhas = [(*r[:1], r[1].to_pydatetime(), *r[2:]) for r in linhas]
+    marcas = dados.med.dropna(subset=["recebedor_id_conta"])
+    pares = zip(marcas["recebedor_id_conta"], marcas["data_hora_notificacao"], strict=True)
+    df_marcas = spark.createDataFrame(
+        [(r, t.to_pydatetime()) for r, t in pares],
+        "recebedor_id_conta string, data_hora_notificacao timestamp",
+    )
+    do_backfill = features_em_lote(spark.createDataFrame(linhas, esquema), marcas=df_marcas)
+    do_treino = calcular_features(preparar_entrada(tx), dados.med)
+    a = do_backfill.set_index("end_to_end_id").sort_index()
+    b = do_treino.set_index("end_to_end_id").sort_index()
+    assert len(a) == len(b) == len(tx) > 3_000
+    assert b["rec_marcada_fraude"].any() and (b["pag_qtd_24h"] > 0).any()
+    for coluna in COLUNAS_FEATURES:
+        pd.testing.assert_series_equal(a[coluna], b[coluna], check_dtype=False, obj=coluna)
+
+
+def test_colunas_minimas_e_padroes() -> None:
+    minima = pd.DataFrame(
+        {
+            "end_to_end_id": ["E1", "E2"],
+            "pagador_id_conta": ["p", "p"],
+            "recebedor_id_conta": ["r", "s"],
+            "valor": [10, 2_000],
+            "data_hora": ["2026-11-02T23:30:00Z", "2026-11-02T23:35:00Z"],  # 20h30/20h35 em Brasília
+        }
+    )
+    f = calcular_features(preparar_entrada(minima))
+    assert f["pag_qtd_10min"].tolist() == [0, 1]
+    assert f["excede_limite_noturno"].tolist() == [False, True]  # padrão PF->PF
+    assert not f["dispositivo_nao_cadastrado"].any()  # padrão: dispositivo cadastrado
+    with pytest.raises(ValueError, match="valor"):
+        preparar_entrada(minima.drop(columns="valor"))
+
+
+def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTreino], cfg_ml: Configuracao) -> None:
+    completo = treinos[1]
+    assert completo.escolhido in ("logistica", "gbm")
+    run = mlflow.get_run(completo.run_id)
+    for metrica in (
+        "average_precision",
+        "roc_auc",
+        "recall_alerta_1pct",
+        "recall_valor_alerta_1pct",
+        "precisao_top100_pagadores_dia",
+        "regras_average_precision",
+        "gbm_average_precision",
+        "logistica_average_precision",
+        "promocao_ap_challenger",
+    ):
+        assert metrica in run.data.metrics, metrica
+    assert any(m.startswith("recall_alerta_1pct_") and m.count("_") > 3 for m in run.data.metrics)
+    assert run.data.params["corte_rotulos"] == completo.divisao.corte_rotulos.isoformat()
+    arquivos = {Path(a.path).name for a in MlflowClient().list_artifacts(completo.run_id, "avaliacao")}
+    assert {
+        "curva_pr.png",
+        "curva_roc.png",
+        "matriz_confusao.png",
+        "matriz_confusao.csv",
+        "importancia_permutacao.png",
+        "importancia_permutacao.csv",
+        "limiares.csv",
+    } <= arquivos
+    assert 0 < completo.limiares["REVISAR"] <= completo.limiares["BLOQUEAR"] <= 1
+    # O modelo completo supera só regras no mesmo teste.
+    assert completo.metricas_escolhido["average_precision"] > completo.metricas["regras"]["average_precision"]
+    ultimo = MlflowClient().get_model_version_by_alias(cfg_ml.nome_modelo_registrado, "challenger")
+    assert str(ultimo.version) == treinos[2].versao
+
+
+def test_portao_de_promocao(treinos: list[ResultadoTreino], cfg_ml: Configuracao) -> None:
+    primeiro, melhor, pior = treinos
+    assert primeiro.promovido  # não havia champion
+    assert melhor.promovido  # vence as regras no mesmo teste
+    assert not pior.promovido  # regras de novo: não tira o champion
+    champion = MlflowClient().get_model_version_by_alias(cfg_ml.nome_modelo_registrado, "champion")
+    assert str(champion.version) == melhor.versao
+    comparacao = mlflow.artifacts.load_dict(f"runs:/{pior.run_id}/promocao.json")
+    assert comparacao["promovido"] is False
+    assert comparacao["versao_champion_anterior"] == melhor.versao
+    assert comparacao["ap_champion_anterior"] > comparacao["ap_challenger"]
+
+
+def test_champion_carrega_e_devolve_probabilidades(
+    treinos: list[ResultadoTreino], cfg_ml: Configuracao, dados: DadosSimulados
+) -> None:
+    modelo = mlflow.pyfunc.load_model(f"models:/{cfg_ml.nome_modelo_registrado}@champion")
+    features = calcular_features(preparar_entrada(dados.transacoes), dados.med).tail(500)
+    saida = modelo.predict(features[list(COLUNAS_FEATURES)])
+    assert len(saida) == 500
+    assert np.all((saida["score"] >= 0) & (saida["score"] <= 1))
+    assert saida["score"].nunique() > 10
+    assert set(saida["decisao"]) <= {"APROVAR", "REVISAR", "BLOQUEAR"}
+    assert (saida["decisao"] == "APROVAR").any()
