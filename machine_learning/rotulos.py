@@ -60,23 +60,31 @@ class DivisaoTemporal:
 
 
 def dividir_no_tempo(
-    data_hora: pd.Series, dias_aquecimento: float = 3.0, dias_atraso: float = 7.0, dias_teste: float = 7.0
+    data_hora: pd.Series,
+    dias_aquecimento: float | None = None,
+    dias_atraso: float | None = None,
+    dias_teste: float | None = None,
 ) -> DivisaoTemporal:
     """Aquecimento | treino | intervalo (atraso dos rótulos) | teste, contados a partir da 1ª transação.
 
     O aquecimento fica fora do treino porque as features por conta (histórico, idade da conta, primeiro
     pagamento ao recebedor) ainda não têm passado nos primeiros dias: tudo parece novo. O teste termina no
-    fim dos dados; o treino fica com o que sobra entre o aquecimento e o intervalo.
+    fim dos dados; o treino fica com o que sobra entre o aquecimento e o intervalo. Sem valores: 3, 7 e 7
+    dias a partir de 21 dias de dados; em períodos menores (a demo), 10%, 20% e 30% do período.
     """
     t = pd.to_datetime(data_hora, utc=True)
     inicio, fim = t.min(), t.max() + pd.Timedelta(milliseconds=1)
+    total = (fim - inicio) / pd.Timedelta(days=1)
+    padrao = (3.0, 7.0, 7.0) if total >= 21 else (0.1 * total, 0.2 * total, 0.3 * total)
+    dias_aquecimento = padrao[0] if dias_aquecimento is None else dias_aquecimento
+    dias_atraso = padrao[1] if dias_atraso is None else dias_atraso
+    dias_teste = padrao[2] if dias_teste is None else dias_teste
     inicio_treino = inicio + pd.Timedelta(days=dias_aquecimento)
     inicio_teste = fim - pd.Timedelta(days=dias_teste)
     fim_treino = inicio_teste - pd.Timedelta(days=dias_atraso)
     if fim_treino <= inicio_treino:
-        dias = (fim - inicio) / pd.Timedelta(days=1)
         raise ValueError(
-            f"Período curto demais para a divisão: {dias:.1f} dias de dados, e aquecimento ({dias_aquecimento}) + "
+            f"Período curto demais para a divisão: {total:.1f} dias de dados, e aquecimento ({dias_aquecimento}) + "
             f"atraso ({dias_atraso}) + teste ({dias_teste}) não deixam janela de treino. Reduza algum deles."
         )
     return DivisaoTemporal(inicio_treino, fim_treino, inicio_teste, fim)

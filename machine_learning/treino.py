@@ -269,9 +269,9 @@ def treinar(
     med: pd.DataFrame | None = None,
     gabarito: pd.DataFrame | None = None,
     candidatos: Sequence[str] = CANDIDATOS,
-    dias_aquecimento: float = 3.0,
-    dias_atraso: float = 7.0,
-    dias_teste: float = 7.0,
+    dias_aquecimento: float | None = None,
+    dias_atraso: float | None = None,
+    dias_teste: float | None = None,
     orcamento_revisar: float = 0.01,
     orcamento_bloquear: float = 0.001,
     origem: dict[str, str] | None = None,
@@ -339,9 +339,6 @@ def treinar(
                 "orcamento_bloquear": orcamento_bloquear,
                 "limiar_revisar": limiares["REVISAR"],
                 "limiar_bloquear": limiares["BLOQUEAR"],
-                "dias_aquecimento": dias_aquecimento,
-                "dias_atraso_rotulos": dias_atraso,
-                "dias_teste": dias_teste,
                 "corte_rotulos": divisao.corte_rotulos.isoformat(),
                 "verdade_teste": "gabarito" if gabarito is not None else "rotulos_finais",
                 "transacoes": len(feats),
@@ -545,6 +542,34 @@ def versao_delta(spark: Any, identificador_sql: str) -> str:
     """A versão atual de uma tabela Delta (linhagem do treino)."""
     linha = spark.sql(f"DESCRIBE HISTORY {identificador_sql} LIMIT 1").select("version").first()
     return str(linha["version"]) if linha else ""
+
+
+COLUNAS_MED = ("end_to_end_id", "data_hora_notificacao", "recebedor_id_conta")
+
+
+def treinar_das_tabelas(
+    spark: Any, cfg: Configuracao, gabarito: pd.DataFrame | None = None, **opcoes: Any
+) -> ResultadoTreino:
+    """Treina com ``silver_transacoes`` + ``silver_med``, gravando tabela e versão Delta como linhagem."""
+    from plataforma.tabelas import tabela
+
+    tx, med = tabela(cfg, "silver_transacoes"), tabela(cfg, "silver_med")
+    for t in (tx, med):
+        if not t.existe(spark):
+            raise ValueError(
+                f"Tabela {t.nome} não encontrada ({t.nome_uc or t.caminho}): rode a ingestão e o processamento antes "
+                "(detector-pix executar processamento --disponivel)."
+            )
+    origem = {
+        "tabela_transacoes": tx.nome_uc or str(tx.caminho),
+        "versao_delta_transacoes": versao_delta(spark, tx.identificador_sql),
+        "tabela_med": med.nome_uc or str(med.caminho),
+        "versao_delta_med": versao_delta(spark, med.identificador_sql),
+    }
+    transacoes = tx.ler(spark).select(*COLUNAS_ENTRADA).toPandas()
+    notificacoes = med.ler(spark).select(*COLUNAS_MED).toPandas()
+    print(f"Treino com {len(transacoes)} transações e {len(notificacoes)} notificações MED ({origem}).")
+    return treinar(transacoes, cfg, med=notificacoes, gabarito=gabarito, origem=origem, **opcoes)
 
 
 __all__ = [
