@@ -1,6 +1,7 @@
 """Medição do ``docs/modelo.md``: simulação padrão (semente fixa), divisão honesta, treino e registro.
 
-Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 28] [--dados /tmp/medicao]``.
+Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 28] [--dados /tmp/medicao]``;
+``--regras`` não treina: mostra, no teste, quantas transações cada regra marca e com que precisão e recall.
 """
 
 from __future__ import annotations
@@ -9,10 +10,46 @@ import argparse
 import json
 import time
 
-from machine_learning.dados_simulados import simular
-from machine_learning.treino import treinar
+import pandas as pd
+
+from machine_learning.dados_simulados import DadosSimulados, simular
+from machine_learning.rotulos import dividir_no_tempo
+from machine_learning.treino import calcular_features, matriz, preparar_entrada, treinar
 from plataforma.config import Configuracao
 from simulador import Parametros
+
+REGRAS = {
+    "rec_marcada_fraude": lambda x: x["rec_marcada_fraude"] > 0,
+    "excede_limite_noturno": lambda x: x["excede_limite_noturno"] > 0,
+    "excede_limite_dispositivo": lambda x: x["excede_limite_dispositivo"] > 0,
+    "rec_pagadores_distintos_1h >= 3": lambda x: x["rec_pagadores_distintos_1h"] >= 3,
+    "pag_qtd_10min >= 3": lambda x: x["pag_qtd_10min"] >= 3,
+    "pag_valor_zscore > 3": lambda x: x["pag_valor_zscore"] > 3,
+    "primeiro_pagamento_ao_recebedor": lambda x: x["primeiro_pagamento_ao_recebedor"] > 0,
+    "rec_idade_conta_s < 1 dia": lambda x: x["rec_idade_conta_s"] < 86_400,
+}
+
+
+def analisar_regras(dados: DadosSimulados) -> pd.DataFrame:
+    """Cada regra sozinha na janela de teste, contra o gabarito."""
+    f = calcular_features(preparar_entrada(dados.transacoes), dados.med)
+    f = f.merge(dados.gabarito, on="end_to_end_id", how="left")
+    _, no_teste = dividir_no_tempo(f["data_hora"]).mascaras(f["data_hora"])
+    teste = f[no_teste.to_numpy()]
+    x, fraude = matriz(teste), teste["fraude"].fillna(0).to_numpy() == 1
+    linhas = []
+    for nome, regra in REGRAS.items():
+        marca = regra(x).to_numpy()
+        linhas.append(
+            {
+                "regra": nome,
+                "marcadas": int(marca.sum()),
+                "taxa_alerta": marca.mean(),
+                "precisao": fraude[marca].mean() if marca.any() else float("nan"),
+                "recall": marca[fraude].mean(),
+            }
+        )
+    return pd.DataFrame(linhas)
 
 
 def main() -> None:
@@ -21,10 +58,14 @@ def main() -> None:
     args.add_argument("--dias", type=float, default=28.0)
     args.add_argument("--semente", type=int, default=42)
     args.add_argument("--dados", default="/tmp/detector-pix-medicao", help="pasta do MLflow desta medição")
+    args.add_argument("--regras", action="store_true", help="só a análise das regras no teste (sem treino)")
     a = args.parse_args()
     inicio = time.monotonic()
     dados = simular(Parametros(semente=a.semente, clientes=a.clientes, dias=a.dias))
     print(f"simulação: {len(dados.transacoes)} transações, {len(dados.med)} MED ({time.monotonic() - inicio:.0f} s)")
+    if a.regras:
+        print(analisar_regras(dados).to_string(index=False))
+        return
     r = treinar(dados.transacoes, Configuracao().com(dados_dir=a.dados), med=dados.med, gabarito=dados.gabarito)
     print(f"escolhido: {r.escolhido}; limiares: {r.limiares}; run {r.run_id}; versão {r.versao}")
     print(json.dumps(r.metricas, indent=2, ensure_ascii=False))
