@@ -31,7 +31,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
-from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, ParametrosFeatures
+from processamento.historico import features_de_pandas
 
 COLUNAS_MINIMAS = ("end_to_end_id", "pagador_id_conta", "recebedor_id_conta", "valor", "data_hora")
 # Colunas opcionais e o valor assumido quando faltam: o pior caso comum (PF->PF, sem chave, app cadastrado).
@@ -69,30 +70,11 @@ def preparar_entrada(transacoes: pd.DataFrame) -> pd.DataFrame:
 def calcular_features(
     transacoes: pd.DataFrame, marcas: pd.DataFrame | None = None, parametros: ParametrosFeatures | None = None
 ) -> pd.DataFrame:
-    """As features de ``processamento.historico.features_em_lote``, sem Spark: mesmo motor, mesma ordem.
+    """As features de ``processamento.historico``: mesmo motor, mesmo laço por dia que o backfill em Spark.
 
-    Um dia UTC por vez; cada marca MED entra no dia em que foi notificada (as anteriores ao 1º dia, no 1º).
     As colunas além de ``COLUNAS_ENTRADA`` (rótulo, tipologia) seguem junto com cada linha.
     """
-    motor = MotorDeFeatures(parametros)
-    df = transacoes.copy()
-    df["data_hora"] = pd.to_datetime(df["data_hora"], utc=True)
-    dia = df["data_hora"].dt.floor("D")
-    if marcas is not None:
-        marcas = marcas.loc[marcas["recebedor_id_conta"].notna(), ["recebedor_id_conta", "data_hora_notificacao"]]
-        marcas = marcas.assign(data_hora_notificacao=pd.to_datetime(marcas["data_hora_notificacao"], utc=True))
-    partes = []
-    for i, d in enumerate(sorted(dia.unique())):
-        do_dia = df[dia == d].reset_index(drop=True)
-        marcas_do_dia = None
-        if marcas is not None:
-            inicio = d if i else pd.Timestamp.min.tz_localize("UTC")
-            janela = marcas["data_hora_notificacao"]
-            marcas_do_dia = marcas[(janela >= inicio) & (janela < d + pd.Timedelta(days=1))]
-        partes.append(motor.processar_linha_do_tempo(do_dia, marcas_do_dia))
-    if not partes:
-        return pd.DataFrame(columns=[*df.columns, *COLUNAS_FEATURES])
-    return pd.concat(partes, ignore_index=True)
+    return features_de_pandas(transacoes, marcas, parametros)
 
 
 def matriz(features: pd.DataFrame) -> pd.DataFrame:

@@ -75,6 +75,7 @@ def _cmd_executar(args: argparse.Namespace) -> int:
     parametros["disponivel"] = "sim" if args.disponivel else "nao"
     if args.modo:
         parametros["modo"] = args.modo
+    parametros |= _pares(args.parametro)  # widgets próprios do notebook (ex.: gabarito)
     try:
         executar_notebook(args.notebook, parametros)
     except KeyboardInterrupt:
@@ -164,7 +165,11 @@ def construir_parser() -> argparse.ArgumentParser:
         "--disponivel", action="store_true",
         help="processa o que já está disponível (Kafka/bronze) e para, em vez de rodar até ser interrompido",
     )  # fmt: skip
-    executar.add_argument("--modo", help="modo do notebook do modelo (ex.: treinar, pontuar)")
+    executar.add_argument("--modo", help="modo do notebook do modelo (ex.: treinar)")
+    executar.add_argument(
+        "-P", "--parametro", action="append", default=[], metavar="WIDGET=VALOR",
+        help="valor de um widget próprio do notebook (ex.: -P gabarito=/tmp/pix/gabarito.csv)",
+    )  # fmt: skip
     executar.set_defaults(func=_cmd_executar)
 
     conciliar = sub.add_parser(

@@ -1,18 +1,58 @@
 """Features sobre a história inteira (backfill para treino), com o mesmo motor do stream.
 
 Por que o mesmo motor e não um SQL com janelas: duas implementações divergem em detalhes (empates,
-limites de janela, atrasadas) e o modelo aprende num mundo e decide em outro. Aqui a história é lida em
-ordem de tempo, um dia por vez, e passa pelo ``MotorDeFeatures`` como passaria pelo stream. O teste de
-paridade compara as duas saídas valor a valor.
+limites de janela, atrasadas) e o modelo aprende num mundo e decide em outro. Aqui a história passa pelo
+``MotorDeFeatures`` em ordem de tempo, um dia UTC por vez, como passaria pelo stream; cada notificação MED
+entra como marca no seu instante. O teste de paridade compara a saída com a do stream, valor a valor.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosFeatures
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+
+
+def _normalizar_marcas(marcas: pd.DataFrame | None) -> pd.DataFrame | None:
+    if marcas is None:
+        return None
+    marcas = marcas.loc[marcas["recebedor_id_conta"].notna(), ["recebedor_id_conta", "data_hora_notificacao"]]
+    return marcas.assign(data_hora_notificacao=pd.to_datetime(marcas["data_hora_notificacao"], utc=True))
+
+
+def features_por_dia(
+    dias: Iterable[tuple[pd.Timestamp, pd.DataFrame]],
+    marcas: pd.DataFrame | None = None,
+    parametros: ParametrosFeatures | None = None,
+) -> pd.DataFrame:
+    """O laço comum: dias em ordem, cada marca no dia em que foi notificada (as de antes do 1º dia, no 1º)."""
+    motor = MotorDeFeatures(parametros)
+    marcas = _normalizar_marcas(marcas)
+    partes, colunas = [], list(COLUNAS_ENTRADA)
+    for i, (dia, do_dia) in enumerate(dias):
+        colunas = list(do_dia.columns)
+        marcas_do_dia = None
+        if marcas is not None:
+            inicio = dia if i else pd.Timestamp.min.tz_localize("UTC")
+            instante = marcas["data_hora_notificacao"]
+            marcas_do_dia = marcas[(instante >= inicio) & (instante < dia + pd.Timedelta(days=1))]
+        partes.append(motor.processar_linha_do_tempo(do_dia.reset_index(drop=True), marcas_do_dia))
+    if not partes:
+        return pd.DataFrame(columns=[*colunas, *COLUNAS_FEATURES])
+    return pd.concat(partes, ignore_index=True)
+
+
+def features_de_pandas(
+    transacoes: pd.DataFrame, marcas: pd.DataFrame | None = None, parametros: ParametrosFeatures | None = None
+) -> pd.DataFrame:
+    """Para uma história que cabe na memória (treino local, testes): sem Spark."""
+    df = transacoes.assign(data_hora=pd.to_datetime(transacoes["data_hora"], utc=True))
+    dia = df["data_hora"].dt.floor("D")
+    return features_por_dia(((d, df[dia == d]) for d in sorted(dia.unique())), marcas, parametros)
 
 
 def features_em_lote(
@@ -21,34 +61,20 @@ def features_em_lote(
     parametros: ParametrosFeatures | None = None,
     colunas_extras: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Features de cada transação de ``transacoes`` (colunas de ``COLUNAS_ENTRADA``), em ordem de tempo.
+    """Features de uma tabela Spark (colunas de ``COLUNAS_ENTRADA``), lida um dia por vez para o driver.
 
-    ``marcas`` (``recebedor_id_conta``, ``data_hora_notificacao``) entram na linha do tempo no seu
-    instante. Devolve um pandas DataFrame: o chamador decide se grava em Delta ou treina direto.
+    ``marcas`` (``recebedor_id_conta``, ``data_hora_notificacao``) é pequena e vem inteira. Devolve um pandas
+    DataFrame: o chamador decide se grava em Delta ou treina direto.
     """
-    motor = MotorDeFeatures(parametros)
     colunas = list(dict.fromkeys([*COLUNAS_ENTRADA, *colunas_extras]))
     base = transacoes.select(*colunas).withColumn("_dia", F.to_date("data_hora"))
-    dias = [r._dia for r in base.select("_dia").distinct().orderBy("_dia").collect()]
-    todas_marcas = None
+    datas = [r._dia for r in base.select("_dia").distinct().orderBy("_dia").collect()]
+
+    def dias() -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
+        for data in datas:
+            yield pd.Timestamp(data, tz="UTC"), base.where(F.col("_dia") == data).drop("_dia").toPandas()
+
+    marcas_pd = None
     if marcas is not None:
-        todas_marcas = (
-            marcas.where(F.col("recebedor_id_conta").isNotNull())
-            .select("recebedor_id_conta", "data_hora_notificacao")
-            .toPandas()
-        )
-        todas_marcas["data_hora_notificacao"] = pd.to_datetime(todas_marcas["data_hora_notificacao"], utc=True)
-    partes = []
-    for i, dia in enumerate(dias):
-        do_dia = base.where(F.col("_dia") == dia).drop("_dia").toPandas()
-        marcas_do_dia = None
-        if todas_marcas is not None:
-            # Cada marca entra no dia em que foi notificada (as de antes do 1º dia, no 1º dia).
-            fim = pd.Timestamp(dia, tz="UTC") + pd.Timedelta(days=1)
-            inicio = pd.Timestamp(dia, tz="UTC") if i else pd.Timestamp.min.tz_localize("UTC")
-            janela = todas_marcas["data_hora_notificacao"]
-            marcas_do_dia = todas_marcas[(janela >= inicio) & (janela < fim)]
-        partes.append(motor.processar_linha_do_tempo(do_dia, marcas_do_dia))
-    if not partes:
-        return pd.DataFrame(columns=colunas)
-    return pd.concat(partes, ignore_index=True)
+        marcas_pd = marcas.select("recebedor_id_conta", "data_hora_notificacao").toPandas()
+    return features_por_dia(dias(), marcas_pd, parametros)
