@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from machine_learning.rotulos import ler_gabarito
-from simulador import Parametros, gerar
+from simulador import Parametros, gerar_tudo
 
 
 @dataclass
@@ -62,12 +62,8 @@ def montar(transacoes_json: list[str], med_json: list[str], gabarito: pd.DataFra
 
 def simular(parametros: Parametros) -> DadosSimulados:
     """Gera o tráfego em memória (sem mensagens defeituosas)."""
-    transacoes, med, gabarito = [], [], []
-    for lote in gerar(parametros.com(taxa_invalidas=0.0)):
-        transacoes += lote.transacoes
-        med += lote.med
-        gabarito += lote.gabarito
-    return montar(transacoes, med, ler_gabarito(gabarito))
+    tudo = gerar_tudo(parametros.com(taxa_invalidas=0.0))
+    return montar(tudo.transacoes, tudo.med, ler_gabarito(tudo.gabarito))
 
 
 def ler_pasta(pasta: str | Path) -> DadosSimulados:

@@ -31,7 +31,7 @@ def _etapa(numero: int, texto: str) -> None:
 
 
 def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, taxa_invalidas: float) -> int:
-    from simulador import Parametros, gerar, produzir_mensagens
+    from simulador import Parametros, gerar_tudo, produzir_mensagens
 
     inicio = time.perf_counter()
     execucao = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -52,20 +52,12 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
     try:
         _etapa(2, f"simulador: {clientes} clientes, {dias:g} dias, {taxa_invalidas:.0%} de entrada ruim de propósito")
         parametros = Parametros(semente=semente, clientes=clientes, dias=dias, taxa_invalidas=taxa_invalidas)
-        transacoes, chaves, med, chaves_med, gabarito = [], [], [], [], []
-        defeitos = 0
-        for lote in gerar(parametros):
-            transacoes += lote.transacoes
-            chaves += lote.chaves
-            med += lote.med
-            chaves_med += lote.chaves_med
-            gabarito += lote.gabarito
-            defeitos += len(lote.defeitos)
-        produzir_mensagens(demo.kafka_bootstrap, demo.topico_transacoes, transacoes, chaves)
-        produzir_mensagens(demo.kafka_bootstrap, demo.topico_med, med, chaves_med)
-        fraudes = sum(1 for linha in gabarito if linha.split(",")[1] == "1")
-        print(f"{len(transacoes)} mensagens em {demo.topico_transacoes} ({defeitos} ruins de propósito, "
-              f"{fraudes} fraudes no gabarito) e {len(med)} notificações MED em {demo.topico_med}.")  # fmt: skip
+        tudo = gerar_tudo(parametros)
+        transacoes, med, gabarito = tudo.transacoes, tudo.med, tudo.gabarito
+        produzir_mensagens(demo.kafka_bootstrap, demo.topico_transacoes, transacoes, tudo.chaves)
+        produzir_mensagens(demo.kafka_bootstrap, demo.topico_med, med, tudo.chaves_med)
+        print(f"{len(transacoes)} mensagens em {demo.topico_transacoes} ({len(tudo.defeitos)} ruins de propósito, "
+              f"{tudo.fraudes} fraudes no gabarito) e {len(med)} notificações MED em {demo.topico_med}.")  # fmt: skip
 
         for campo in ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes"):
             os.environ[PREFIXO_AMBIENTE + campo.upper()] = str(getattr(demo, campo))

@@ -2,7 +2,7 @@
 
 API para o resto do projeto (demo, testes do pipeline, benchmarks)::
 
-    from simulador import Parametros, gerar, escrever_arquivos, produzir_kafka, produzir_mensagens
+    from simulador import Parametros, gerar, gerar_tudo, escrever_arquivos, produzir_kafka, produzir_mensagens
 """
 
 from simulador.parametros import DEFEITOS, TIPOLOGIAS, Parametros
@@ -10,6 +10,7 @@ from simulador.saida import (
     Resumo,
     escrever_arquivos,
     gerar,
+    gerar_tudo,
     parametros_ao_vivo,
     produzir_kafka,
     produzir_mensagens,
@@ -22,6 +23,7 @@ __all__ = [
     "Resumo",
     "escrever_arquivos",
     "gerar",
+    "gerar_tudo",
     "parametros_ao_vivo",
     "produzir_kafka",
     "produzir_mensagens",

@@ -9,7 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,6 +71,21 @@ class Resumo:
 def gerar(parametros: Parametros) -> Iterator[Lote]:
     """O fluxo simulado, em lotes na ordem de envio. Determinístico dada a semente."""
     return Motor(parametros).lotes()
+
+
+def gerar_tudo(parametros: Parametros) -> Lote:
+    """O período inteiro num só ``Lote`` (demo, testes, treino): o fluxo cabe na memória e vai de uma vez."""
+    tudo = Lote(0, 0, [], [], [], [], [], [], [])
+    for lote in gerar(parametros):
+        tudo.defeitos += [replace(d, posicao=d.posicao + len(tudo.transacoes)) for d in lote.defeitos]
+        tudo.inicio_ms = tudo.inicio_ms or lote.inicio_ms
+        tudo.fim_ms = lote.fim_ms
+        for campo in ("transacoes", "chaves", "tempos_ms", "med", "chaves_med", "gabarito"):
+            getattr(tudo, campo).extend(getattr(lote, campo))
+        tudo.fraudes += lote.fraudes
+        tudo.por_tipologia.update(lote.por_tipologia)
+        tudo.med_por_tipo.update(lote.med_por_tipo)
+    return tudo
 
 
 def escrever_arquivos(

@@ -11,7 +11,7 @@ from plataforma.cli import NOTEBOOKS, executar_notebook
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
-from simulador import Parametros, gerar, produzir_mensagens
+from simulador import Parametros, gerar_tudo, produzir_mensagens
 
 
 @pytest.mark.parametrize("nome", sorted(NOTEBOOKS))
@@ -38,11 +38,9 @@ def test_notebooks_rodam_localmente_contra_a_pilha_local(
         topico_decisoes=f"nb.decisoes.{sufixo}",
     )
     broker_kafka.criar_topicos(cfg.topicos)
-    transacoes, chaves = [], []
-    for lote in gerar(Parametros(semente=21, clientes=60, dias=1.0, taxa_invalidas=0.1)):
-        transacoes += lote.transacoes
-        chaves += lote.chaves
-    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, chaves)
+    tudo = gerar_tudo(Parametros(semente=21, clientes=60, dias=1.0, taxa_invalidas=0.1))
+    transacoes = tudo.transacoes
+    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, tudo.chaves)
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, ['{"tipo": "SCAM"}'], ["m"])  # inválida
     for campo in ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes"):
         monkeypatch.setenv(f"DETECTOR_PIX_{campo.upper()}", str(getattr(cfg, campo)))

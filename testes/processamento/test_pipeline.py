@@ -15,7 +15,7 @@ from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
 from processamento.conciliacao import conciliar
 from processamento.pipeline import iniciar_processamento
-from simulador import Parametros, gerar, produzir_mensagens
+from simulador import Parametros, gerar_tudo, produzir_mensagens
 
 pytestmark = pytest.mark.integracao
 
@@ -37,16 +37,10 @@ def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, pa
 
 def produzir_simulacao(cfg: Configuracao, parametros: Parametros) -> tuple[Counter, int, int]:
     """Produz o tráfego simulado; devolve os defeitos injetados e quantas transações e MED foram enviadas."""
-    defeitos: Counter = Counter()
-    transacoes, chaves, med, chaves_med = [], [], [], []
-    for lote in gerar(parametros):
-        transacoes += lote.transacoes
-        chaves += lote.chaves
-        med += lote.med
-        chaves_med += lote.chaves_med
-        defeitos.update(d.tipo for d in lote.defeitos)
-    total_tx = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, chaves)
-    total_med = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, med, chaves_med)
+    tudo = gerar_tudo(parametros)
+    defeitos = Counter(d.tipo for d in tudo.defeitos)
+    total_tx = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+    total_med = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, tudo.med, tudo.chaves_med)
     return defeitos, total_tx, total_med
 
 
