@@ -8,8 +8,11 @@
 # MAGIC   `challenger` e o promove a `champion` só se vencer o atual no mesmo teste
 # MAGIC   ([docs/modelo.md](../docs/modelo.md)). O widget `gabarito` (opcional) aponta o `gabarito.csv` do
 # MAGIC   simulador para avaliar contra a verdade; sem ele, a avaliação usa toda a MED conhecida.
-# MAGIC
-# MAGIC A pontuação no stream (`modo=pontuar`) chega numa próxima etapa.
+# MAGIC - `modo=pontuar`: a consulta de decisão. Lê o tópico de transações direto do Kafka, calcula as features
+# MAGIC   com o mesmo motor, aplica o `champion` (ou só as regras, se não houver) e as regras duras do BCB, e publica
+# MAGIC   cada decisão (`APROVAR`/`REVISAR`/`BLOQUEAR`, score, motivos, versão do modelo) em `pix.decisoes` e na
+# MAGIC   `gold_decisoes`. Um champion novo vale sem reiniciar (o alias é conferido a cada `intervalo_modelo_s`).
+# MAGIC   Com `disponivel=sim`, decide o que já está no tópico e para.
 
 # COMMAND ----------
 
@@ -31,7 +34,8 @@ from plataforma.mlflow_local import configurar_mlflow
 from plataforma.notebook import iniciar_notebook
 
 ctx = iniciar_notebook(globals(), nome_app="detector-pix-modelo")
-modo = ctx.parametro("modo", "status", ("status", "treinar"), rotulo="Modo")
+modo = ctx.parametro("modo", "status", ("status", "treinar", "pontuar"), rotulo="Modo")
+disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Pontuar só o disponível e parar")
 caminho_gabarito = ctx.parametro("gabarito", "", rotulo="gabarito.csv do simulador (opcional)")
 id_experimento = configurar_mlflow(ctx.cfg)
 print(f"MLflow: {ctx.cfg.uri_tracking} | experimento {id_experimento} | modelo {ctx.cfg.nome_modelo_registrado}")
@@ -71,3 +75,30 @@ try:
     print(f"champion: versão {versao.version} (run {versao.run_id})")
 except MlflowException:
     print("Nenhum champion registrado ainda: a pontuação rodaria só com as regras.")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Decisão no stream (`modo=pontuar`)
+# MAGIC O caminho quente (Kafka -> features -> score -> `pix.decisoes`) não passa pelo Delta; a `gold_decisoes`
+# MAGIC recebe as decisões em segundo plano, sem perder nenhuma numa queda
+# MAGIC ([docs/arquitetura.md](../docs/arquitetura.md)). As métricas vão para o Pushgateway
+# MAGIC ([docs/monitoramento.md](../docs/monitoramento.md)).
+
+# COMMAND ----------
+
+if modo == "pontuar":
+    from machine_learning.pontuacao import iniciar_pontuacao, resumir_decisoes
+    from monitoramento.metricas import MetricasDaPontuacao
+    from processamento.pseudonimizacao import obter_chave
+
+    consulta, pontuador = iniciar_pontuacao(
+        ctx.spark, ctx.cfg, obter_chave(ctx.cfg), disponivel, metricas=MetricasDaPontuacao(ctx.cfg)
+    )
+    try:
+        consulta.awaitTermination()
+    finally:
+        if consulta.isActive:
+            consulta.stop()
+        pontuador.encerrar()
+    print(resumir_decisoes(pontuador))

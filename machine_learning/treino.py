@@ -29,6 +29,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from machine_learning.decisao import DECISOES, pontuar_regras, por_limiares
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, ParametrosFeatures
@@ -43,7 +44,6 @@ PADROES_OPCIONAIS: dict[str, Any] = {
     "dispositivo_cadastrado": True,
 }
 CANDIDATOS = ("regras", "logistica", "gbm")
-DECISOES = ("APROVAR", "REVISAR", "BLOQUEAR")
 TAXA_ALERTA = 0.01  # a taxa de alerta das métricas de recall (1% das transações)
 
 
@@ -88,21 +88,6 @@ def _log_com_sinal(x: np.ndarray) -> np.ndarray:
 
 
 # Candidatos --------------------------------------------------------------------------------------
-def pontuar_regras(x: pd.DataFrame) -> np.ndarray:
-    """Score só de regras, em [0, 1]: as regras duras do BCB pesam mais que as comportamentais."""
-    pontos = (
-        4.0 * (x["rec_marcada_fraude"] > 0)
-        + 2.0 * (x["excede_limite_noturno"] > 0)
-        + 2.0 * (x["excede_limite_dispositivo"] > 0)
-        + 1.0 * (x["rec_pagadores_distintos_1h"] >= 3)
-        + 1.0 * (x["pag_qtd_10min"] >= 3)
-        + 1.0 * (x["pag_valor_zscore"] > 3)
-        + 0.5 * (x["primeiro_pagamento_ao_recebedor"] > 0)
-        + 0.5 * (x["rec_idade_conta_s"] < 86_400)
-    )
-    return (pontos.to_numpy(np.float64) + 1e-3 * np.tanh(x["pag_valor_razao_media"].to_numpy() / 10)) / 12.1
-
-
 class EstimadorRegras(ClassifierMixin, BaseEstimator):
     """As regras com a interface de um classificador do scikit-learn (não aprende nada; ``fit`` só marca)."""
 
@@ -176,9 +161,7 @@ class ModeloFraudePix(_BaseModelo):
         return self.estimador.predict_proba(matriz(features))[:, 1]
 
     def decidir(self, score: np.ndarray) -> np.ndarray:
-        return np.select(
-            [score >= self.limiares["BLOQUEAR"], score >= self.limiares["REVISAR"]], ["BLOQUEAR", "REVISAR"], "APROVAR"
-        )
+        return por_limiares(score, self.limiares)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         score = self.pontuar(model_input)

@@ -136,6 +136,24 @@ CAMPOS: dict[str, Campo] = {
             _regex(r"[1-9]\d* (milliseconds?|seconds?|minutes?)"),
         ),
         Campo(
+            "intervalo_trigger_decisao",
+            "intervalo entre micro-batches da pontuação (0 = o próximo lote começa assim que o anterior termina)",
+            "'<n> seconds', '<n> minutes' ou '<n> milliseconds', n >= 0",
+            _regex(r"\d+ (milliseconds?|seconds?|minutes?)"),
+        ),
+        Campo(
+            "intervalo_modelo_s",
+            "de quanto em quanto tempo a pontuação confere o alias champion e busca marcas MED novas",
+            "inteiro de 1 a 3600 (segundos)",
+            _inteiro(1, 3_600),
+        ),
+        Campo(
+            "intervalo_escrita_decisoes_s",
+            "de quanto em quanto tempo as decisões vão para a gold_decisoes (no Kafka elas saem na hora)",
+            "inteiro de 1 a 600 (segundos)",
+            _inteiro(1, 600),
+        ),
+        Campo(
             "atraso_tolerado_min",
             "quanto um evento pode chegar atrasado (tempo do evento) sem ser marcado como atrasado",
             "inteiro de 0 a 10080 (minutos)",
@@ -171,9 +189,9 @@ CAMPOS: dict[str, Campo] = {
         Campo("nome_modelo", "nome do modelo registrado", "identificador SQL", _regex(_IDENTIFICADOR)),
         Campo(
             "pushgateway_url",
-            "URL do Prometheus Pushgateway",
-            "http(s)://host:porta",
-            _regex(r"https?://[\w.-]+(:\d{1,5})?/?"),
+            "URL do Prometheus Pushgateway (vazio = não publicar métricas)",
+            "http(s)://host:porta ou vazio",
+            _regex(r"(https?://[\w.-]+(:\d{1,5})?/?)?"),
         ),
         Campo(
             "escopo_segredos",
@@ -202,6 +220,9 @@ class Configuracao:
     max_offsets_por_trigger: int = 0
     max_arquivos_por_trigger: int = 0
     intervalo_trigger: str = "5 seconds"
+    intervalo_trigger_decisao: str = "0 seconds"
+    intervalo_modelo_s: int = 30
+    intervalo_escrita_decisoes_s: int = 5
     atraso_tolerado_min: int = 10
     janela_deduplicacao_h: int = 24
     dados_dir: str = str(DADOS_PADRAO)

@@ -15,8 +15,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+
+
+class ComEstado(Protocol):
+    """O que um componente com estado (motor de features, deduplicador) oferece ao armazém."""
+
+    def extrair(self, completo: bool = False) -> dict[str, np.ndarray]: ...
+
+    def aplicar(self, estado: dict[str, np.ndarray]) -> None: ...
+
 
 _ARQUIVO = re.compile(r"(snapshot|log)-(\d{12})\.npz")
 
@@ -51,6 +61,25 @@ class ArmazemDeEstado:
                 for numero, caminho in [*self._arquivos("log").items(), *self._arquivos("snapshot").items()]:
                     if numero <= corte:
                         caminho.unlink(missing_ok=True)
+
+    def salvar(self, lote: int, componentes: dict[str, ComEstado], extras: dict[str, np.ndarray]) -> None:
+        """Grava o estado de ``lote``: o que mudou em cada componente e, a cada ``intervalo_snapshot``, tudo."""
+
+        def juntar(completo: bool) -> dict[str, np.ndarray]:
+            partes = {f"{nome}.{k}": v for nome, c in componentes.items() for k, v in c.extrair(completo).items()}
+            return partes | extras
+
+        self.gravar(lote, juntar(False), juntar(True) if self.precisa_snapshot(lote) else None)
+
+    def restaurar(self, lote: int, componentes: dict[str, ComEstado]) -> list[dict[str, np.ndarray]]:
+        """Aplica aos componentes (recém-criados) o estado após ``lote``; devolve os extras de cada parte, em ordem."""
+        extras = []
+        for parte in self.sequencia_ate(lote):
+            for nome, componente in componentes.items():
+                prefixo = f"{nome}."
+                componente.aplicar({k.removeprefix(prefixo): v for k, v in parte.items() if k.startswith(prefixo)})
+            extras.append({k: v for k, v in parte.items() if k.split(".", 1)[0] not in componentes})
+        return extras
 
     def precisa_snapshot(self, lote: int) -> bool:
         return lote % self.intervalo_snapshot == 0

@@ -180,14 +180,15 @@ class ProcessadorDeTransacoes:
         if self.lote_em_memoria == lote - 1:
             return
         self._reiniciar_estado()
-        for parte in self.armazem.sequencia_ate(lote - 1):
-            self.motor.aplicar({k.removeprefix("features."): v for k, v in parte.items() if k.startswith("features.")})
-            self.dedup.aplicar({k.removeprefix("dedup."): v for k, v in parte.items() if k.startswith("dedup.")})
-            relogios = zip(parte["pipeline.relogio_chave"].tolist(), parte["pipeline.relogio_ms"].tolist(), strict=True)
-            for chave, ms in relogios:
+        for extras in self.armazem.restaurar(lote - 1, self._componentes()):
+            chaves, instantes = extras["pipeline.relogio_chave"].tolist(), extras["pipeline.relogio_ms"].tolist()
+            for chave, ms in zip(chaves, instantes, strict=True):
                 self.relogios[chave] = max(self.relogios.get(chave, 0), ms)
-            self.med_ate = max(self.med_ate, int(parte["pipeline.med_ate"][0]))
+            self.med_ate = max(self.med_ate, int(extras["pipeline.med_ate"][0]))
         self.lote_em_memoria = lote - 1
+
+    def _componentes(self) -> dict:
+        return {"features": self.motor, "dedup": self.dedup}
 
     def _marcas_novas(self) -> pd.DataFrame:
         if not self.silver_med.existe(self.spark):
@@ -274,17 +275,15 @@ class ProcessadorDeTransacoes:
 
         gold_confirmado_em = time.time()
 
-        estado = {f"features.{k}": v for k, v in self.motor.extrair().items()}
-        estado |= {f"dedup.{k}": v for k, v in self.dedup.extrair().items()}
-        estado["pipeline.relogio_chave"] = np.array(list(self.relogios), dtype=str)
-        estado["pipeline.relogio_ms"] = np.array(list(self.relogios.values()), np.int64)
-        estado["pipeline.med_ate"] = np.array([self.med_ate], np.int64)
-        completo = None
-        if self.armazem.precisa_snapshot(lote):
-            completo = {f"features.{k}": v for k, v in self.motor.extrair(completo=True).items()}
-            completo |= {f"dedup.{k}": v for k, v in self.dedup.extrair(completo=True).items()}
-            completo |= {k: v for k, v in estado.items() if k.startswith("pipeline.")}
-        self.armazem.gravar(lote, estado, completo)
+        self.armazem.salvar(
+            lote,
+            self._componentes(),
+            {
+                "pipeline.relogio_chave": np.array(list(self.relogios), dtype=str),
+                "pipeline.relogio_ms": np.array(list(self.relogios.values()), np.int64),
+                "pipeline.med_ate": np.array([self.med_ate], np.int64),
+            },
+        )
         self.lote_em_memoria = lote
         self.resumos.append(
             ResumoDoLote(

@@ -1,0 +1,92 @@
+"""A decisão de cada Pix: regras duras do BCB ao lado do score do modelo, com os motivos por escrito.
+
+Por que as regras ficam fora do modelo: elas são norma, não estatística. Um Pix noturno entre pessoas
+físicas acima de R$ 1.000 é recusado mesmo que o modelo o ache inofensivo, e o motivo tem de dizer qual
+regra pesou. O modelo decide o resto pelos limiares de orçamento (``REVISAR`` e ``BLOQUEAR``) saídos do treino.
+
+A mesma tabela ``REGRAS`` dá o score só de regras (candidato ``regras`` do treino e pontuação sem
+champion) e os nomes que aparecem em ``motivos``: uma definição de cada regra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+APROVAR, REVISAR, BLOQUEAR = "APROVAR", "REVISAR", "BLOQUEAR"
+DECISOES = (APROVAR, REVISAR, BLOQUEAR)
+VERSAO_SO_REGRAS = "regras"  # versao_modelo quando não há champion
+MENSAGEM_INVALIDA = "MENSAGEM_INVALIDA"
+
+
+@dataclass(frozen=True)
+class Regra:
+    nome: str
+    peso: float
+    dura: bool  # dura = norma do BCB: bloqueia sozinha; senão, é um sinal comportamental
+    condicao: Callable[[pd.DataFrame], pd.Series]
+
+
+REGRAS: tuple[Regra, ...] = (
+    # Duras (Res. BCB 1/2020 e alterações; ver ../shared/referencia/pix.md e docs/features.md)
+    Regra("RECEBEDOR_MARCADO_FRAUDE", 4.0, True, lambda x: x["rec_marcada_fraude"] > 0),
+    Regra("LIMITE_NOTURNO_EXCEDIDO", 2.0, True, lambda x: x["excede_limite_noturno"] > 0),
+    Regra("LIMITE_DISPOSITIVO_NAO_CADASTRADO", 2.0, True, lambda x: x["excede_limite_dispositivo"] > 0),
+    # Comportamentais
+    Regra("RECEBEDOR_MUITOS_PAGADORES_1H", 1.0, False, lambda x: x["rec_pagadores_distintos_1h"] >= 3),
+    Regra("RAJADA_DO_PAGADOR_10MIN", 1.0, False, lambda x: x["pag_qtd_10min"] >= 3),
+    Regra("VALOR_ATIPICO_DO_PAGADOR", 1.0, False, lambda x: x["pag_valor_zscore"] > 3),
+    Regra("PRIMEIRO_PIX_AO_RECEBEDOR", 0.5, False, lambda x: x["primeiro_pagamento_ao_recebedor"] > 0),
+    Regra("RECEBEDOR_CONTA_NOVA", 0.5, False, lambda x: x["rec_idade_conta_s"] < 86_400),
+)
+_PONTOS_MAXIMOS = 12.1  # soma dos pesos (12) + folga do desempate: o score fica em [0, 1)
+
+# Sem champion: REVISAR com dois sinais comportamentais de peso 1 (ou uma regra dura), BLOQUEAR pelas duras.
+LIMIARES_SO_REGRAS = {REVISAR: 2.0 / _PONTOS_MAXIMOS, BLOQUEAR: 4.0 / _PONTOS_MAXIMOS}
+
+
+def sinais(features: pd.DataFrame) -> np.ndarray:
+    """Matriz booleana linhas x ``REGRAS``: quais regras cada Pix aciona."""
+    return np.column_stack([r.condicao(features).to_numpy(bool) for r in REGRAS])
+
+
+def pontuar_regras(features: pd.DataFrame) -> np.ndarray:
+    """Score só de regras, em [0, 1): as duras pesam mais; a razão ao valor médio só desempata."""
+    pesos = np.array([r.peso for r in REGRAS])
+    desempate = 1e-3 * np.tanh(features["pag_valor_razao_media"].to_numpy(np.float64) / 10)
+    return (sinais(features).astype(np.float64) @ pesos + desempate) / _PONTOS_MAXIMOS
+
+
+def por_limiares(score: np.ndarray, limiares: dict[str, float]) -> np.ndarray:
+    """A faixa do score: ``BLOQUEAR`` >= limiar de bloqueio > ``REVISAR`` >= limiar de revisão > ``APROVAR``."""
+    return np.select([score >= limiares[BLOQUEAR], score >= limiares[REVISAR]], [BLOQUEAR, REVISAR], APROVAR)
+
+
+def decidir(features: pd.DataFrame, score: np.ndarray, limiares: dict[str, float]) -> pd.DataFrame:
+    """``decisao`` e ``motivos`` por Pix.
+
+    - Uma regra dura acionada dá ``BLOQUEAR``, qualquer que seja o score.
+    - Senão, vale a faixa do score.
+    - ``motivos`` (vazio para ``APROVAR``): as regras duras acionadas, a faixa do score
+      (``SCORE_BLOQUEAR>=0.58``) e os sinais comportamentais que ajudam o analista a entender o alerta.
+    """
+    matriz = sinais(features)
+    duras = np.array([r.dura for r in REGRAS])
+    faixa = por_limiares(score, limiares)
+    decisao = np.where(matriz[:, duras].any(axis=1), BLOQUEAR, faixa)
+    nomes = [r.nome for r in REGRAS]
+    rotulo_faixa = {f: f"SCORE_{f}>={limiares[f]:.4g}" for f in (REVISAR, BLOQUEAR)}
+    motivos = []
+    for linha, d, f in zip(matriz, decisao, faixa, strict=True):
+        if d == APROVAR:
+            motivos.append([])
+            continue
+        acionadas = [nomes[i] for i in np.flatnonzero(linha & duras)]
+        if f != APROVAR:
+            acionadas.append(rotulo_faixa[f])
+        acionadas += [nomes[i] for i in np.flatnonzero(linha & ~duras)]
+        motivos.append(acionadas)
+    return pd.DataFrame({"decisao": decisao, "motivos": motivos}, index=features.index)

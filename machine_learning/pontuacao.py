@@ -1,0 +1,486 @@
+"""A consulta de decisão: cada Pix do Kafka recebe ``APROVAR``/``REVISAR``/``BLOQUEAR`` em menos de 1 s.
+
+Por que direto do Kafka, e não da gold: encadear Kafka -> bronze -> silver -> gold custa três commits Delta
+por lote e mede ~11 s de p99 aqui (docs/benchmarks.md). Esta consulta lê o tópico de transações e, no mesmo
+``foreachBatch``, interpreta, deduplica, calcula as features com o **mesmo** ``MotorDeFeatures`` (estado
+próprio), pontua com o champion e publica em ``pix.decisoes``. O caminho quente não toca o Delta:
+
+1. Kafka (transações) -> lote no driver -> contrato + pseudonimização -> deduplicação -> features;
+2. score do champion (ou só regras) + regras duras -> decisão e motivos;
+3. produção em ``pix.decisoes`` (confirmada pelo broker antes de seguir);
+4. o lote de decisões vai para um arquivo de pendências (write-ahead) e o estado do motor para o armazém;
+5. uma linha de trabalho em segundo plano grava as pendências na ``gold_decisoes`` a cada
+   ``intervalo_escrita_decisoes_s`` (``txnAppId``/``txnVersion``: idempotente), confere o alias champion e
+   busca marcas MED novas a cada ``intervalo_modelo_s``, e publica as métricas.
+
+Garantias: a ``gold_decisoes`` tem cada decisão uma vez (uma queda entre 3 e 5 deixa a pendência no disco,
+gravada no reinício; um lote refeito regrava o mesmo arquivo, e o Delta ignora a versão repetida). O tópico
+``pix.decisoes`` é pelo menos uma vez, como o sink Kafka do Spark: um lote refeito depois de uma queda publica
+de novo as mesmas decisões, com a mesma chave (``end_to_end_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ingestao.bronze import ler_topico, para_bronze
+from machine_learning.decisao import (
+    DECISOES,
+    LIMIARES_SO_REGRAS,
+    MENSAGEM_INVALIDA,
+    REVISAR,
+    VERSAO_SO_REGRAS,
+    decidir,
+    pontuar_regras,
+)
+from plataforma.config import Configuracao
+from plataforma.kafka_opcoes import opcoes_cliente_kafka
+from plataforma.tabelas import checkpoint, tabela
+from processamento.deduplicacao import Deduplicador
+from processamento.estado import ArmazemDeEstado
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from processamento.silver import interpretar_transacoes_pandas
+
+if TYPE_CHECKING:
+    from pyspark.sql.streaming import StreamingQuery
+
+    from monitoramento.metricas import MetricasDaPontuacao
+
+CONSULTA = "pontuacao"
+ID_APP = f"detector-pix:{CONSULTA}"
+INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estado (lotes aqui são curtos)
+log = logging.getLogger("detector_pix.pontuacao")
+
+ESQUEMA_DECISOES = T.StructType(
+    [
+        T.StructField("end_to_end_id", T.StringType()),
+        T.StructField("decisao", T.StringType()),
+        T.StructField("score", T.DoubleType()),
+        T.StructField("motivos", T.ArrayType(T.StringType())),
+        T.StructField("versao_modelo", T.StringType()),
+        T.StructField("data_hora", T.TimestampType()),
+        T.StructField("timestamp_kafka", T.TimestampType()),
+        T.StructField("data_hora_decisao", T.TimestampType()),
+        T.StructField("valor", T.DoubleType()),
+        T.StructField("pagador_id_conta", T.StringType()),
+        T.StructField("recebedor_id_conta", T.StringType()),
+        T.StructField("topico", T.StringType()),
+        T.StructField("particao", T.IntegerType()),
+        T.StructField("offset", T.LongType()),
+        T.StructField("lote", T.LongType()),
+    ]
+)
+
+
+# Modelo em uso -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModeloEmUso:
+    """O que pontua agora: a versão do champion (com limiares) ou, sem champion, só as regras."""
+
+    versao: str  # número da versão no registro, ou VERSAO_SO_REGRAS
+    modelo: object | None = None  # ModeloFraudePix (o python_model do pyfunc)
+
+    @property
+    def so_regras(self) -> bool:
+        return self.modelo is None
+
+    @property
+    def limiares(self) -> dict[str, float]:
+        return LIMIARES_SO_REGRAS if self.modelo is None else self.modelo.limiares
+
+    def pontuar(self, features: pd.DataFrame) -> np.ndarray:
+        if self.modelo is None:
+            return pontuar_regras(features)
+        return self.modelo.pontuar(features[list(COLUNAS_FEATURES)])
+
+
+class VigiaDoChampion:
+    """Confere o alias ``champion`` e carrega a versão nova fora do caminho quente (troca sem reiniciar)."""
+
+    def __init__(self, cfg: Configuracao) -> None:
+        self.nome = cfg.nome_modelo_registrado
+        self.atual = ModeloEmUso(VERSAO_SO_REGRAS)
+
+    def verificar(self) -> bool:
+        """True se o modelo em uso mudou. Um registro fora do ar mantém o modelo atual (e avisa)."""
+        import mlflow
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        try:
+            versao = MlflowClient().get_model_version_by_alias(self.nome, "champion").version
+        except MlflowException as erro:
+            if "not found" not in str(erro).lower() and "RESOURCE_DOES_NOT_EXIST" not in str(erro):
+                log.warning("Registro do MLflow indisponível (%s); sigo com %s.", erro, self._descrever())
+                return False
+            if not self.atual.so_regras:
+                log.warning("O alias champion de %s sumiu; sigo com a versão %s.", self.nome, self.atual.versao)
+                return False
+            if not getattr(self, "_avisado", False):
+                log.warning("Nenhum champion de %s no registro: decidindo SÓ COM AS REGRAS até haver um.", self.nome)
+                self._avisado = True
+            return False
+        if str(versao) == self.atual.versao:
+            return False
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{self.nome}/{versao}")
+        self.atual = ModeloEmUso(str(versao), pyfunc.unwrap_python_model())
+        log.warning("Champion de %s agora é a versão %s: usado a partir do próximo lote.", self.nome, versao)
+        return True
+
+    def _descrever(self) -> str:
+        return "só as regras" if self.atual.so_regras else f"a versão {self.atual.versao}"
+
+
+# Pendências -> gold_decisoes -----------------------------------------------------------------------
+class EscritorDeDecisoes:
+    """Grava as decisões na ``gold_decisoes`` em segundo plano, sem perder nenhuma numa queda.
+
+    Cada lote vira um arquivo de pendência (parquet, gravado e renomeado: atômico) antes de o lote terminar;
+    ``descarregar`` junta as pendências num só commit Delta com ``txnVersion`` = maior lote, e só então as
+    apaga. Um lote já gravado e refeito tem versão <= à última, e o Delta o ignora.
+    """
+
+    def __init__(self, spark: SparkSession, cfg: Configuracao) -> None:
+        self.spark = spark
+        self.destino = tabela(cfg, "gold_decisoes")
+        self.pasta = Path(checkpoint(cfg, CONSULTA)) / "pendentes"
+        self.pasta.mkdir(parents=True, exist_ok=True)
+        self._trava = threading.Lock()
+        self.linhas_gravadas = 0
+
+    def preparar_tabela(self) -> None:
+        if not self.destino.existe(self.spark):
+            vazio = self.spark.createDataFrame([], ESQUEMA_DECISOES).withColumn("data", F.to_date("data_hora"))
+            propriedades = {"delta.dataSkippingStatsColumns": "end_to_end_id,data_hora,decisao,lote"}
+            self.destino.anexar(vazio, f"{ID_APP}:criacao", 0, "data", propriedades)
+
+    def registrar(self, lote: int, decisoes: pd.DataFrame) -> None:
+        temporario = self.pasta / f".{lote:012d}.tmp"
+        decisoes.to_parquet(temporario, index=False)
+        os.replace(temporario, self.pasta / f"{lote:012d}.parquet")
+
+    def pendentes(self) -> list[Path]:
+        return sorted(self.pasta.glob("*.parquet"))
+
+    def descarregar(self) -> int:
+        """Grava todas as pendências num commit; devolve as linhas gravadas (0 se nada havia ou já estava lá)."""
+        with self._trava:
+            arquivos = self.pendentes()
+            if not arquivos:
+                return 0
+            partes = [pd.read_parquet(a) for a in arquivos]
+            juntas = (
+                pd.concat([p for p in partes if len(p)], ignore_index=True) if any(len(p) for p in partes) else None
+            )
+            versao = int(arquivos[-1].stem)
+            if juntas is not None:
+                for coluna in ("data_hora", "timestamp_kafka", "data_hora_decisao"):
+                    juntas[coluna] = pd.to_datetime(juntas[coluna], utc=True)
+                df = self.spark.createDataFrame(juntas[ESQUEMA_DECISOES.fieldNames()], ESQUEMA_DECISOES)
+                self.destino.anexar(df.withColumn("data", F.to_date("data_hora")), ID_APP, versao, "data")
+            for arquivo in arquivos:
+                arquivo.unlink()
+            gravadas = 0 if juntas is None else len(juntas)
+            self.linhas_gravadas += gravadas
+            return gravadas
+
+
+# O foreachBatch ------------------------------------------------------------------------------------
+@dataclass
+class ResumoDaPontuacao:
+    lote: int
+    entrada: int
+    decididas: int
+    duplicatas: int
+    sem_decisao: int
+    segundos: float
+    versao_modelo: str
+    por_decisao: dict[str, int]
+
+
+def resumir_decisoes(processador: ProcessadorDeDecisoes) -> str:
+    """Uma linha por versão do modelo usada: o que entrou e o que se decidiu."""
+    linhas = []
+    for versao in dict.fromkeys(r.versao_modelo for r in processador.resumos):
+        deste = [r for r in processador.resumos if r.versao_modelo == versao]
+        total = {d: sum(r.por_decisao.get(d, 0) for r in deste) for d in DECISOES}
+        nome = "só regras" if versao == VERSAO_SO_REGRAS else f"modelo v{versao}"
+        linhas.append(
+            f"{nome}: {len(deste)} lotes, {sum(r.entrada for r in deste)} mensagens -> "
+            + ", ".join(f"{d} {n}" for d, n in total.items())
+            + f"; duplicatas {sum(r.duplicatas for r in deste)}, sem decisão {sum(r.sem_decisao for r in deste)}"
+        )
+    gravadas = processador.escritor.linhas_gravadas
+    return "\n".join([*linhas, f"gold_decisoes: {gravadas} linhas gravadas nesta execução"])
+
+
+@dataclass
+class ProcessadorDeDecisoes:
+    """O ``foreachBatch`` da pontuação. Estado próprio (motor + deduplicação), reconstruível após uma queda."""
+
+    spark: SparkSession
+    cfg: Configuracao
+    chave: bytes
+    metricas: MetricasDaPontuacao | None = None
+    parametros: ParametrosFeatures = field(default_factory=ParametrosFeatures)
+    intervalo_snapshot: int = 200
+    resumos: list[ResumoDaPontuacao] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from confluent_kafka import Producer
+
+        self.vigia = VigiaDoChampion(self.cfg)
+        self.escritor = EscritorDeDecisoes(self.spark, self.cfg)
+        self.silver_med = tabela(self.cfg, "silver_med")
+        self.armazem = ArmazemDeEstado(f"{checkpoint(self.cfg, CONSULTA)}/estado", self.intervalo_snapshot)
+        opcoes = {"linger.ms": "2", "acks": "all", "enable.idempotence": "true", "compression.type": "lz4"}
+        self.produtor = Producer({**opcoes_cliente_kafka(self.cfg), **opcoes})
+        self.lote_em_memoria: int | None = None
+        self._marcas: list[pd.DataFrame] = []
+        self._trava_marcas = threading.Lock()
+        self._parar = threading.Event()
+        self._tarefas: threading.Thread | None = None
+        self._erros_entrega: list[str] = []
+        self._reiniciar_estado()
+
+    # Estado ----------------------------------------------------------------------------------
+    def _reiniciar_estado(self) -> None:
+        self.motor = MotorDeFeatures(self.parametros)
+        self.dedup = Deduplicador(self.cfg.janela_deduplicacao_h)
+        self.med_ate = -1  # último lote da silver_med já aplicado como marca
+
+    def _sincronizar(self, lote: int) -> None:
+        if self.lote_em_memoria == lote - 1:
+            return
+        self._reiniciar_estado()
+        for extras in self.armazem.restaurar(lote - 1, {"features": self.motor, "dedup": self.dedup}):
+            self.med_ate = max(self.med_ate, int(extras["pontuacao.med_ate"][0]))
+        with self._trava_marcas:
+            self._marcas = [m[m["lote"] > self.med_ate] for m in self._marcas]
+        self.lote_em_memoria = lote - 1
+
+    # Tarefas em segundo plano ----------------------------------------------------------------
+    def buscar_marcas(self) -> int:
+        """Notificações MED novas da ``silver_med`` (as que acharam a conta recebedora) para o próximo lote."""
+        if not self.silver_med.existe(self.spark):
+            return 0
+        with self._trava_marcas:
+            ja_buscado = max([self.med_ate, *[int(m["lote"].max()) for m in self._marcas if len(m)]])
+        novas = (
+            self.silver_med.ler(self.spark)
+            .where((F.col("lote") > ja_buscado) & F.col("recebedor_id_conta").isNotNull())
+            .select("recebedor_id_conta", "data_hora_notificacao", "lote")
+            .toPandas()
+        )
+        if len(novas):
+            novas["data_hora_notificacao"] = pd.to_datetime(novas["data_hora_notificacao"], utc=True)
+            with self._trava_marcas:
+                self._marcas.append(novas)
+        return len(novas)
+
+    def tarefas_periodicas(self, agora: float, proximas: dict[str, float]) -> None:
+        """Uma rodada: cada tarefa roda quando chega a sua hora. Falhas viram aviso; o stream segue."""
+        cfg = self.cfg
+        tarefas = {
+            "modelo": (cfg.intervalo_modelo_s, self._verificar_modelo),
+            "marcas": (cfg.intervalo_modelo_s, self.buscar_marcas),
+            "escrita": (cfg.intervalo_escrita_decisoes_s, self.escritor.descarregar),
+            "metricas": (10, self.metricas.publicar if self.metricas else (lambda: None)),
+        }
+        for nome, (intervalo, funcao) in tarefas.items():
+            if agora < proximas.get(nome, 0.0):
+                continue
+            proximas[nome] = agora + intervalo
+            try:
+                funcao()
+            except Exception as erro:
+                log.warning("Tarefa '%s' da pontuação falhou (%s); tento de novo em %s s.", nome, erro, intervalo)
+
+    def _verificar_modelo(self) -> None:
+        self.vigia.verificar()
+        if self.metricas:
+            self.metricas.modelo(None if self.vigia.atual.so_regras else self.vigia.atual.versao)
+
+    def iniciar_tarefas(self) -> None:
+        """Antes da consulta: grava pendências de uma execução anterior, carrega o champion, liga a linha."""
+        self.escritor.preparar_tabela()
+        self.escritor.descarregar()
+        self._verificar_modelo()
+        self.buscar_marcas()
+        proximas = {n: time.monotonic() + 1 for n in ("modelo", "marcas", "escrita", "metricas")}
+
+        def laco() -> None:
+            while not self._parar.wait(0.5):
+                self.tarefas_periodicas(time.monotonic(), proximas)
+
+        self._tarefas = threading.Thread(target=laco, name="detector-pix-pontuacao-tarefas", daemon=True)
+        self._tarefas.start()
+
+    def encerrar(self) -> None:
+        """Depois da consulta: para a linha de tarefas e grava o que estiver pendente."""
+        self._parar.set()
+        if self._tarefas is not None:
+            self._tarefas.join(timeout=60)
+        self.escritor.descarregar()
+        if self.metricas:
+            self.metricas.publicar()
+        self.produtor.flush(30)
+
+    # O lote ----------------------------------------------------------------------------------
+    def _confirmar_entrega(self, erro, _mensagem) -> None:
+        if erro is not None:
+            self._erros_entrega.append(str(erro))
+
+    def __call__(self, lote_df: DataFrame, lote: int) -> None:
+        inicio = time.perf_counter()
+        self._sincronizar(lote)
+        modelo = self.vigia.atual  # uma referência por lote: a troca de champion vale no lote seguinte
+        bronze = lote_df.toPandas()
+        if bronze.empty:  # nada novo: o estado não muda (o armazém aceita lotes sem log)
+            self.lote_em_memoria = lote
+            return
+        for coluna in ("timestamp_kafka", "data_hora_ingestao"):
+            bronze[coluna] = pd.to_datetime(bronze[coluna]).dt.tz_localize("UTC")
+        lido = interpretar_transacoes_pandas(bronze, self.chave)
+        validas = lido["motivos"].str.len() == 0
+        candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
+        duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"])
+        aceitas = candidatas[~duplicata]
+        with self._trava_marcas:
+            marcas, self._marcas = self._marcas, []
+        marcas_df = pd.concat(marcas, ignore_index=True) if marcas else None
+        if marcas_df is not None and len(marcas_df):
+            self.med_ate = max(self.med_ate, int(marcas_df["lote"].max()))
+        extras = ["timestamp_kafka", "topico", "particao", "offset"]
+        features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas_df)
+        if lote % INTERVALO_EXPIRACAO == 0:
+            self.motor.expirar()
+
+        score = modelo.pontuar(features) if len(features) else np.zeros(0)
+        decididas = decidir(features, score, modelo.limiares) if len(features) else pd.DataFrame()
+        saida = features[["end_to_end_id", "data_hora", "timestamp_kafka", "valor", "pagador_id_conta",
+                          "recebedor_id_conta", "topico", "particao", "offset"]].assign(
+            decisao=decididas.get("decisao"), motivos=decididas.get("motivos"), score=score,
+            versao_modelo=modelo.versao,
+        )  # fmt: skip
+        # Mensagem fora do contrato com end_to_end_id legível: não dá para aprovar às cegas; vai para revisão.
+        invalidas = lido[~validas & lido["end_to_end_id"].notna()]
+        if len(invalidas):
+            saida = pd.concat(
+                [
+                    saida,
+                    invalidas[["end_to_end_id", "timestamp_kafka", "topico", "particao", "offset"]].assign(
+                        decisao=REVISAR,
+                        motivos=[[MENSAGEM_INVALIDA, *m] for m in invalidas["motivos"]],
+                        score=np.nan,
+                        versao_modelo=modelo.versao,
+                    ),
+                ],
+                ignore_index=True,
+            )
+        saida["data_hora_decisao"] = pd.Timestamp.now(tz="UTC")
+        saida["lote"] = lote
+        self._publicar(saida)
+        self.escritor.registrar(lote, saida[ESQUEMA_DECISOES.fieldNames()])
+        self.armazem.salvar(
+            lote,
+            {"features": self.motor, "dedup": self.dedup},
+            {"pontuacao.med_ate": np.array([self.med_ate], np.int64)},
+        )
+        self.lote_em_memoria = lote
+        segundos = time.perf_counter() - inicio
+        sem_decisao = int((~validas & lido["end_to_end_id"].isna()).sum())
+        if sem_decisao:
+            log.warning("Lote %s: %s mensagens sem end_to_end_id legível ficaram sem decisão.", lote, sem_decisao)
+        contagem = saida["decisao"].value_counts()
+        por_decisao = {d: int(contagem.get(d, 0)) for d in DECISOES}
+        duplicatas = int(duplicata.sum())
+        self.resumos.append(
+            ResumoDaPontuacao(
+                lote, len(lido), len(saida), duplicatas, sem_decisao, segundos, modelo.versao, por_decisao
+            )
+        )
+        if self.metricas:
+            latencias = (saida["data_hora_decisao"] - saida["timestamp_kafka"]).dt.total_seconds().to_numpy()
+            self.metricas.lote(por_decisao, latencias, segundos, sem_decisao, duplicatas)
+
+    def _publicar(self, saida: pd.DataFrame) -> None:
+        """Produz as decisões e espera o broker confirmar: o lote só termina com as decisões no Kafka."""
+        if saida.empty:
+            return
+        mensagens = mensagens_kafka(saida)
+        produce, poll = self.produtor.produce, self.produtor.poll
+        topico = self.cfg.topico_decisoes
+        for chave, valor in zip(saida["end_to_end_id"], mensagens, strict=True):
+            try:
+                produce(topico, valor, chave, on_delivery=self._confirmar_entrega)
+            except BufferError:
+                poll(0.1)
+                produce(topico, valor, chave, on_delivery=self._confirmar_entrega)
+        restantes = self.produtor.flush(60)
+        if restantes or self._erros_entrega:
+            erros, self._erros_entrega = self._erros_entrega, []
+            raise RuntimeError(
+                f"Kafka {self.cfg.kafka_bootstrap}, tópico {topico}: {restantes} decisões não confirmadas e "
+                f"{len(erros)} com erro ({erros[:1]}). O lote será refeito no reinício."
+            )
+
+
+def _iso(coluna: pd.Series) -> list[str | None]:
+    texto = coluna.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
+    return texto.where(coluna.notna(), None).tolist()
+
+
+def mensagens_kafka(saida: pd.DataFrame) -> list[str]:
+    """JSON de cada decisão em ``pix.decisoes`` (contrato em docs/contrato_de_dados.md)."""
+    colunas = {
+        "end_to_end_id": saida["end_to_end_id"].tolist(),
+        "decisao": saida["decisao"].tolist(),
+        "score": [None if s != s else round(float(s), 6) for s in saida["score"]],
+        "motivos": [list(m) for m in saida["motivos"]],
+        "versao_modelo": saida["versao_modelo"].tolist(),
+        "data_hora": _iso(pd.to_datetime(saida["data_hora"], utc=True)),
+        "timestamp_kafka": _iso(saida["timestamp_kafka"]),
+        "data_hora_decisao": _iso(saida["data_hora_decisao"]),
+    }
+    nomes = list(colunas)
+    return [
+        json.dumps(dict(zip(nomes, valores, strict=True)), ensure_ascii=False)
+        for valores in zip(*colunas.values(), strict=True)
+    ]
+
+
+def iniciar_pontuacao(
+    spark: SparkSession,
+    cfg: Configuracao,
+    chave: bytes,
+    disponivel: bool = False,
+    metricas: MetricasDaPontuacao | None = None,
+) -> tuple[StreamingQuery, ProcessadorDeDecisoes]:
+    """Inicia a consulta de decisão sobre ``topico_transacoes``. Depois de parar, chame ``encerrar()``."""
+    processador = ProcessadorDeDecisoes(spark, cfg, chave, metricas)
+    processador.iniciar_tarefas()
+    escritor = (
+        para_bronze(ler_topico(spark, cfg, cfg.topico_transacoes))
+        .writeStream.queryName(CONSULTA)
+        .option("checkpointLocation", checkpoint(cfg, CONSULTA))
+        .foreachBatch(processador)
+    )
+    if disponivel:
+        escritor = escritor.trigger(availableNow=True)
+    else:
+        escritor = escritor.trigger(processingTime=cfg.intervalo_trigger_decisao)
+    return escritor.start(), processador

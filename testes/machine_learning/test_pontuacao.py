@@ -1,0 +1,158 @@
+"""A consulta de decisão com Kafka, Delta e registro do MLflow reais: cada Pix decidido, uma vez, nos dois lugares."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+
+import pandas as pd
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from pyspark.sql import SparkSession
+
+from machine_learning.dados_simulados import simular
+from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
+from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao
+from machine_learning.treino import treinar
+from plataforma.config import Configuracao
+from plataforma.kafka_local import BrokerKafkaLocal
+from plataforma.mlflow_local import configurar_mlflow
+from plataforma.tabelas import checkpoint, tabela
+from simulador import Parametros, gerar_tudo, produzir_mensagens
+from testes.machine_learning.test_treino import DIVISAO
+from testes.machine_learning.test_treino import PARAMETROS as PARAMETROS_TREINO
+from testes.processamento.test_pipeline import CHAVE, cfg_isolada
+
+pytestmark = pytest.mark.integracao
+
+
+def ler_topico_inteiro(cfg: Configuracao, topico: str) -> list[dict]:
+    """Todas as mensagens do tópico, do início ao fim atual (sem grupo de consumidores)."""
+    consumidor = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}"})
+    particoes = consumidor.list_topics(topico, timeout=10).topics[topico].partitions
+    fins = {p: consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] for p in particoes}
+    consumidor.assign([TopicPartition(topico, p, 0) for p in particoes])
+    mensagens, lidas = [], Counter()
+    limite = time.monotonic() + 60
+    while any(lidas[p] < fim for p, fim in fins.items()) and time.monotonic() < limite:
+        m = consumidor.poll(1.0)
+        if m is None or m.error():
+            continue
+        lidas[m.partition()] += 1
+        mensagens.append(json.loads(m.value()) | {"_chave": m.key().decode(), "_ts": m.timestamp()[1]})
+    consumidor.close()
+    return mensagens
+
+
+def esperar(condicao, segundos: float, o_que: str) -> None:
+    limite = time.monotonic() + segundos
+    while not condicao():
+        if time.monotonic() > limite:
+            raise AssertionError(f"esperei {segundos:.0f} s por: {o_que}")
+        time.sleep(0.5)
+
+
+def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+) -> None:
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-regras")
+    configurar_mlflow(cfg)  # registro novo e vazio: nenhum champion
+    tudo = gerar_tudo(Parametros(semente=3, clientes=300, dias=1.0, taxa_invalidas=0.05, taxa_fraude=0.02))
+    enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, disponivel=True)
+    consulta.awaitTermination()
+    pontuador.encerrar()
+
+    gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
+    kafka = pd.DataFrame(ler_topico_inteiro(cfg, cfg.topico_decisoes))
+    resumos = pontuador.resumos
+    entrada = sum(r.entrada for r in resumos)
+    duplicatas = sum(r.duplicatas for r in resumos)
+    sem_decisao = sum(r.sem_decisao for r in resumos)
+    # Nada se perde: cada mensagem é uma decisão, uma duplicata ou (sem end_to_end_id legível) contada.
+    assert entrada == enviadas
+    assert len(gold) + duplicatas + sem_decisao == enviadas
+    assert duplicatas > 0 and sem_decisao > 0  # o teste exercita os dois casos
+    assert gold["end_to_end_id"].is_unique
+    assert len(kafka) == len(gold) and set(kafka["end_to_end_id"]) == set(gold["end_to_end_id"])
+    assert (kafka["_chave"] == kafka["end_to_end_id"]).all()
+    # Sem champion: só regras, dito na versão do modelo; decisões válidas e motivos coerentes.
+    assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS}
+    assert set(gold["decisao"]) <= set(DECISOES)
+    assert (gold["data_hora_decisao"] >= gold["timestamp_kafka"]).all()
+    aprovadas = gold[gold["decisao"] == "APROVAR"]
+    assert aprovadas["motivos"].map(len).eq(0).all()
+    alertas = gold[gold["decisao"] != "APROVAR"]
+    assert len(alertas) > 0 and alertas["motivos"].map(len).gt(0).all()
+    invalidas = gold[gold["motivos"].map(lambda m: MENSAGEM_INVALIDA in list(m))]
+    assert len(invalidas) > 0 and (invalidas["decisao"] == "REVISAR").all()
+    duras = gold[gold["motivos"].map(lambda m: "LIMITE_NOTURNO_EXCEDIDO" in list(m))]
+    assert (duras["decisao"] == BLOQUEAR).all()
+
+
+def test_champion_novo_vale_sem_reiniciar_o_stream(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+) -> None:
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-troca").com(intervalo_modelo_s=1)
+    configurar_mlflow(cfg)
+    parametros = Parametros(semente=8, clientes=300, dias=2.0, taxa_fraude=0.03, taxa_invalidas=0.0)
+    tudo = gerar_tudo(parametros)
+    metade = len(tudo.transacoes) // 2
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE)
+    try:
+        produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes[:metade], tudo.chaves[:metade])
+        esperar(lambda: sum(r.decididas for r in pontuador.resumos) >= metade, 120, "a 1ª metade decidida")
+        assert {r.versao_modelo for r in pontuador.resumos if r.decididas} == {VERSAO_SO_REGRAS}
+
+        dados = simular(PARAMETROS_TREINO)  # o histórico do "banco": outra população, com MED rápida
+        resultado = treinar(
+            dados.transacoes, cfg=cfg, med=dados.med, candidatos=("regras",), importancia_max_linhas=500, **DIVISAO
+        )
+        assert resultado.promovido  # primeiro modelo do registro: vira champion
+        esperar(lambda: pontuador.vigia.atual.versao == resultado.versao, 30, "o champion novo carregado")
+
+        resto = tudo.transacoes[metade:]
+        produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, resto, tudo.chaves[metade:])
+        esperar(lambda: sum(r.decididas for r in pontuador.resumos) >= len(tudo.transacoes), 120, "a 2ª metade")
+        assert consulta.isActive and consulta.exception() is None  # a mesma consulta, sem reinício
+    finally:
+        consulta.stop()
+        pontuador.encerrar()
+    gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
+    assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, resultado.versao}
+    assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
+    depois = gold.sort_values("offset").groupby("particao")["versao_modelo"].last()
+    assert (depois == resultado.versao).all()
+
+
+def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cfg_teste: Configuracao) -> None:
+    cfg = cfg_teste.com(dados_dir=str(cfg_teste.pasta_dados / f"pendencias-{uuid.uuid4().hex[:8]}"))
+    agora = pd.Timestamp.now(tz="UTC")
+
+    def decisoes(lote: int, n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "end_to_end_id": [f"E{lote:03d}{i:05d}" for i in range(n)], "decisao": "APROVAR", "score": 0.1,
+                "motivos": [[] for _ in range(n)], "versao_modelo": "1", "data_hora": agora, "timestamp_kafka": agora,
+                "data_hora_decisao": agora, "valor": 10.0, "pagador_id_conta": "p", "recebedor_id_conta": "r",
+                "topico": "t", "particao": 0, "offset": range(n), "lote": lote,
+            }
+        )  # fmt: skip
+
+    escritor = EscritorDeDecisoes(spark, cfg)
+    escritor.preparar_tabela()
+    escritor.registrar(0, decisoes(0, 3))
+    escritor.registrar(1, decisoes(1, 4))
+    # "Queda": o processo some antes de descarregar. Um escritor novo (o reinício) grava o que ficou.
+    reinicio = EscritorDeDecisoes(spark, cfg)
+    assert reinicio.descarregar() == 7
+    assert not reinicio.pendentes()
+    # O Spark refaz o lote 1 (não confirmado no checkpoint): mesma pendência, versão já gravada, nada duplica.
+    reinicio.registrar(1, decisoes(1, 4))
+    reinicio.descarregar()
+    gold = tabela(cfg, "gold_decisoes").ler(spark)
+    assert gold.count() == 7 and gold.select("end_to_end_id").distinct().count() == 7
+    assert str(checkpoint(cfg, CONSULTA)) in str(reinicio.pasta)
