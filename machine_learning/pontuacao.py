@@ -156,10 +156,20 @@ class EscritorDeDecisoes:
     def __init__(self, spark: SparkSession, cfg: Configuracao) -> None:
         self.spark = spark
         self.destino = tabela(cfg, "gold_decisoes")
-        self.pasta = Path(checkpoint(cfg, CONSULTA)) / "pendentes"
+        self.checkpoint = Path(checkpoint(cfg, CONSULTA))
+        self.pasta = self.checkpoint / "pendentes"
         self.pasta.mkdir(parents=True, exist_ok=True)
         self._trava = threading.Lock()
         self.linhas_gravadas = 0
+
+    @property
+    def id_app(self) -> str:
+        """``txnAppId`` com o id da consulta (guardado no checkpoint): um checkpoint novo recomeça os lotes do
+        zero, e com o mesmo ``txnAppId`` o Delta descartaria em silêncio as decisões até passar a versão antiga."""
+        metadados = self.checkpoint / "metadata"
+        if metadados.exists():
+            return f"{ID_APP}:{json.loads(metadados.read_text().splitlines()[0])['id']}"
+        return ID_APP
 
     def preparar_tabela(self) -> None:
         if not self.destino.existe(self.spark):
@@ -190,7 +200,7 @@ class EscritorDeDecisoes:
                 for coluna in ("data_hora", "timestamp_kafka", "data_hora_decisao"):
                     juntas[coluna] = pd.to_datetime(juntas[coluna], utc=True)
                 df = self.spark.createDataFrame(juntas[ESQUEMA_DECISOES.fieldNames()], ESQUEMA_DECISOES)
-                self.destino.anexar(df.withColumn("data", F.to_date("data_hora")), ID_APP, versao, "data")
+                self.destino.anexar(df.withColumn("data", F.to_date("data_hora")), self.id_app, versao, "data")
             for arquivo in arquivos:
                 arquivo.unlink()
             gravadas = 0 if juntas is None else len(juntas)
@@ -238,6 +248,7 @@ class ProcessadorDeDecisoes:
     parametros: ParametrosFeatures = field(default_factory=ParametrosFeatures)
     intervalo_snapshot: int = 200
     resumos: list[ResumoDaPontuacao] = field(default_factory=list)
+    escrita_sincrona: bool = False  # só para o benchmark: o commit Delta dentro do lote (a linha de base)
 
     def __post_init__(self) -> None:
         from confluent_kafka import Producer
@@ -395,6 +406,8 @@ class ProcessadorDeDecisoes:
         saida["lote"] = lote
         self._publicar(saida)
         self.escritor.registrar(lote, saida[ESQUEMA_DECISOES.fieldNames()])
+        if self.escrita_sincrona:
+            self.escritor.descarregar()
         self.armazem.salvar(
             lote,
             {"features": self.motor, "dedup": self.dedup},
@@ -469,9 +482,10 @@ def iniciar_pontuacao(
     chave: bytes,
     disponivel: bool = False,
     metricas: MetricasDaPontuacao | None = None,
+    escrita_sincrona: bool = False,
 ) -> tuple[StreamingQuery, ProcessadorDeDecisoes]:
     """Inicia a consulta de decisão sobre ``topico_transacoes``. Depois de parar, chame ``encerrar()``."""
-    processador = ProcessadorDeDecisoes(spark, cfg, chave, metricas)
+    processador = ProcessadorDeDecisoes(spark, cfg, chave, metricas, escrita_sincrona=escrita_sincrona)
     processador.iniciar_tarefas()
     escritor = (
         para_bronze(ler_topico(spark, cfg, cfg.topico_transacoes))
@@ -484,3 +498,36 @@ def iniciar_pontuacao(
     else:
         escritor = escritor.trigger(processingTime=cfg.intervalo_trigger_decisao)
     return escritor.start(), processador
+
+
+def ler_decisoes_kafka(cfg: Configuracao, espera_s: float = 60.0) -> pd.DataFrame:
+    """Todas as decisões de ``topico_decisoes`` até o fim atual, com a chave e o timestamp do Kafka.
+
+    ``latencia_s``: do timestamp do Pix no Kafka até o da decisão (com o tópico em ``LogAppendTime``, como o
+    broker local o cria, é o instante em que a decisão ficou disponível para quem consome).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    topico = cfg.topico_decisoes
+    opcoes = {**opcoes_cliente_kafka(cfg), "group.id": f"detector-pix-leitura-{os.getpid()}-{time.time_ns()}"}
+    consumidor = Consumer({**opcoes, "enable.auto.commit": "false"})
+    try:
+        particoes = consumidor.list_topics(topico, timeout=10).topics[topico].partitions
+        fins = {p: consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] for p in particoes}
+        consumidor.assign([TopicPartition(topico, p, 0) for p in particoes])
+        linhas, lidas, limite = [], dict.fromkeys(fins, 0), time.monotonic() + espera_s
+        while any(lidas[p] < fim for p, fim in fins.items()) and time.monotonic() < limite:
+            for m in consumidor.consume(10_000, timeout=1.0):
+                if m.error():
+                    continue
+                lidas[m.partition()] = m.offset() + 1
+                linhas.append(
+                    json.loads(m.value()) | {"chave": m.key().decode(), "timestamp_decisao_ms": m.timestamp()[1]}
+                )
+    finally:
+        consumidor.close()
+    decisoes = pd.DataFrame(linhas)
+    if len(decisoes):
+        kafka_ms = pd.to_datetime(decisoes["timestamp_kafka"], utc=True).astype("int64") // 1_000_000
+        decisoes["latencia_s"] = (decisoes["timestamp_decisao_ms"] - kafka_ms) / 1000
+    return decisoes

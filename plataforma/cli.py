@@ -194,6 +194,7 @@ def construir_parser() -> argparse.ArgumentParser:
     preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
     preparar.set_defaults(func=_cmd_preparar)
 
+    from machine_learning.bench import registrar_alvo as bench_pontuacao
     from processamento.bench import registrar_alvo as bench_processamento
     from simulador.bench import registrar_alvo as bench_simulador
     from simulador.cli import registrar as registrar_simulador
@@ -203,6 +204,7 @@ def construir_parser() -> argparse.ArgumentParser:
     alvos = bench.add_subparsers(dest="alvo", required=True, metavar="ALVO")
     bench_simulador(alvos)
     bench_processamento(alvos)
+    bench_pontuacao(alvos)
     return parser
 
 

@@ -1,14 +1,18 @@
 """``detector-pix demo`` (o que ``make demo`` chama): o pipeline de ponta a ponta, contado no fim.
 
-Simulador -> Kafka -> notebook de ingestão -> notebook de processamento -> conciliação, com tráfego novo a
-cada execução (tópicos e pasta próprios), e um resumo que compara fraudes e transações legítimas pelo
-gabarito do simulador: é a prova de que as features carregam o sinal que o modelo vai usar.
+Simulador -> Kafka -> notebook de ingestão -> notebook de processamento -> notebook do modelo (treinar, depois
+pontuar o tráfego inteiro) -> alguns segundos de tráfego ao vivo com a consulta de decisão rodando, para medir a
+latência. Tráfego novo a cada execução (tópicos e pasta próprios). O resumo compara as decisões com o gabarito
+do simulador (precisão e recall), mostra a latência Kafka -> decisão, o run e a versão no MLflow e onde ficaram
+as tabelas.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -16,18 +20,14 @@ from plataforma.cli import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 
-FEATURES_DO_RESUMO = (
-    ("pag_qtd_1h", "Pix do pagador na última hora"),
-    ("primeiro_pagamento_ao_recebedor", "primeiro Pix a este recebedor"),
-    ("rec_pagadores_distintos_24h", "pagadores distintos do recebedor em 24 h"),
-    ("chave_idade_s", "idade da chave do recebedor (h)"),
-    ("dispositivo_nao_cadastrado", "dispositivo não cadastrado"),
-    ("noturno", "Pix noturno"),
-)
+ETAPAS = 8
+TPS_AO_VIVO = 300
+SEGUNDOS_AO_VIVO = 20
+AQUECIMENTO_S = 5
 
 
 def _etapa(numero: int, texto: str) -> None:
-    print(f"\n=== [{numero}/5] {texto} ===", flush=True)
+    print(f"\n=== [{numero}/{ETAPAS}] {texto} ===", flush=True)
 
 
 def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, taxa_invalidas: float) -> int:
@@ -65,9 +65,17 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         executar_notebook("ingestao", {"disponivel": "sim"})
         _etapa(4, "notebook de processamento (bronze -> silver, quarentena, gold), modo disponível")
         executar_notebook("processamento", {"disponivel": "sim"})
+        _etapa(5, "notebook do modelo, modo treinar (MLflow: registro, challenger -> champion)")
+        arquivo_gabarito = pasta / "gabarito.csv"
+        arquivo_gabarito.write_text("end_to_end_id,fraude,tipologia\n" + "\n".join(gabarito) + "\n", encoding="utf-8")
+        executar_notebook("modelo", {"modo": "treinar", "gabarito": str(arquivo_gabarito), "disponivel": "nao"})
+        _etapa(6, "notebook do modelo, modo pontuar: uma decisão para cada Pix do tópico (modo disponível)")
+        executar_notebook("modelo", {"modo": "pontuar", "disponivel": "sim"})
+        _etapa(7, f"ao vivo: {TPS_AO_VIVO} Pix/s por {SEGUNDOS_AO_VIVO} s com a consulta de decisão rodando")
+        inicio_ao_vivo_ms = _ao_vivo(demo)
 
-        _etapa(5, "resumo")
-        _resumir(demo, gabarito)
+        _etapa(8, "resumo")
+        _resumir(demo, gabarito, inicio_ao_vivo_ms)
     finally:
         if not ja_estava:
             broker.parar()
@@ -75,29 +83,81 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
     return 0
 
 
-def _resumir(cfg: Configuracao, gabarito: list[str]) -> None:
-    import pandas as pd
+def _ao_vivo(cfg: Configuracao) -> float:
+    """A consulta de decisão contínua (a mesma do notebook) com tráfego ao vivo de outro processo."""
+    from machine_learning.pontuacao import iniciar_pontuacao
+    from monitoramento.metricas import MetricasDaPontuacao
+    from plataforma.spark import obter_spark
+    from processamento.pseudonimizacao import obter_chave
 
-    from plataforma.mlflow_local import comando_ui
+    spark = obter_spark(cfg)
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, obter_chave(cfg), metricas=MetricasDaPontuacao(cfg))
+    try:
+        time.sleep(3)
+        comando = [
+            sys.executable, "-m", "plataforma.cli", f"-Dkafka_bootstrap={cfg.kafka_bootstrap}",
+            f"-Dtopico_transacoes={cfg.topico_transacoes}", f"-Dtopico_med={cfg.topico_med}",
+            f"-Dtopico_decisoes={cfg.topico_decisoes}", "simular", "--kafka", "--tps", str(TPS_AO_VIVO),
+            "--duracao", str(SEGUNDOS_AO_VIVO), "--clientes", "2000", "--semente", "99",
+        ]  # fmt: skip
+        inicio_ms = time.time() * 1000
+        subprocess.run(comando, check=True, stdout=subprocess.DEVNULL)
+        time.sleep(3)
+    finally:
+        consulta.stop()
+        pontuador.encerrar()
+    lotes = [r for r in pontuador.resumos if r.entrada]
+    print(f"{sum(r.entrada for r in lotes)} mensagens ao vivo decididas em {len(lotes)} micro-batches.")
+    return inicio_ms
+
+
+def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -> None:
+    import numpy as np
+    import pandas as pd
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from machine_learning.decisao import DECISOES
+    from machine_learning.pontuacao import ler_decisoes_kafka
+    from plataforma.mlflow_local import comando_ui, configurar_mlflow
     from plataforma.spark import obter_spark
     from plataforma.tabelas import TABELAS, tabela
 
     spark = obter_spark(cfg)
     rotulos = pd.DataFrame([linha.split(",") for linha in gabarito], columns=["end_to_end_id", "fraude", "tipologia"])
-    colunas = [c for c, _ in FEATURES_DO_RESUMO]
-    gold = tabela(cfg, "gold_features").ler(spark).select("end_to_end_id", *colunas).toPandas()
-    juntos = gold.merge(rotulos, on="end_to_end_id", how="left")
-    juntos["chave_idade_s"] = juntos["chave_idade_s"] / 3600
-    fraude = juntos["fraude"] == "1"
-    print(f"gold_features: {len(gold)} transações, {int(fraude.sum())} fraudes (gabarito).")
-    print(f"{'feature (média)':<44}{'legítimas':>12}{'fraudes':>12}")
-    for coluna, descricao in FEATURES_DO_RESUMO:
-        legitimas, fraudes = juntos.loc[~fraude, coluna].astype(float), juntos.loc[fraude, coluna].astype(float)
-        print(f"{descricao:<44}{legitimas.mean():>12.2f}{fraudes.mean():>12.2f}")
+    decisoes = tabela(cfg, "gold_decisoes").ler(spark).select("end_to_end_id", "decisao", "versao_modelo").toPandas()
+    simuladas = decisoes.merge(rotulos, on="end_to_end_id")  # o período simulado (o ao vivo não tem gabarito aqui)
+    fraude = simuladas["fraude"] == "1"
+    alerta = simuladas["decisao"] != "APROVAR"
+    print(f"Transações do período simulado decididas: {len(simuladas)} ({int(fraude.sum())} fraudes no gabarito).")
+    print(f"{'decisão':<10}{'legítimas':>12}{'fraudes':>10}")
+    for decisao in DECISOES:
+        linha = simuladas["decisao"] == decisao
+        print(f"{decisao:<10}{int((linha & ~fraude).sum()):>12}{int((linha & fraude).sum()):>10}")
+    precisao = (alerta & fraude).sum() / max(alerta.sum(), 1)
+    recall = (alerta & fraude).sum() / max(fraude.sum(), 1)
+    print(f"Alertas (REVISAR + BLOQUEAR): {alerta.mean():.2%} das transações; precisão {precisao:.1%}, "
+          f"recall {recall:.1%} contra o gabarito.")  # fmt: skip
+    print(f"Versão do modelo nas decisões: {dict(simuladas['versao_modelo'].value_counts())}")
+
+    kafka = ler_decisoes_kafka(cfg)
+    kafka_ms = kafka["timestamp_decisao_ms"] - kafka["latencia_s"] * 1000
+    ao_vivo = kafka[kafka_ms >= inicio_ao_vivo_ms + AQUECIMENTO_S * 1000]["latencia_s"].to_numpy()
+    print(f"\n{cfg.topico_decisoes}: {len(kafka)} decisões publicadas.")
+    if len(ao_vivo):
+        p50, p99 = np.percentile(ao_vivo, [50, 99])
+        print(f"Latência ao vivo, Pix no Kafka -> decisão no Kafka ({len(ao_vivo)} Pix, {TPS_AO_VIVO}/s): "
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms.")  # fmt: skip
+
+    configurar_mlflow(cfg)
+    try:
+        versao = MlflowClient().get_model_version_by_alias(cfg.nome_modelo_registrado, "champion")
+        print(f"\nMLflow: champion = {cfg.nome_modelo_registrado} versão {versao.version} (run {versao.run_id}).")
+    except MlflowException:
+        print("\nMLflow: nenhum champion (as decisões usaram só as regras).")
+    print(f"Abrir a interface: {comando_ui(cfg)}")
     print("\nOnde ficaram as tabelas:")
     for nome in TABELAS:
         t = tabela(cfg, nome)
         if t.existe(spark):
             print(f"  {nome:<20} {t.ler(spark).count():>8} linhas  {t.nome_uc or t.caminho}")
-    print("\nTreino, registro no MLflow e decisão no stream chegam com a etapa de machine learning.")
-    print(f"MLflow local: {comando_ui(cfg)}")

@@ -308,14 +308,25 @@ class BrokerKafkaLocal:
             return False
         return bool(metadados.brokers)
 
-    def criar_topicos(self, topicos: tuple[str, ...] | None = None, particoes: int | None = None) -> None:
-        """Cria os tópicos que faltam; os existentes ficam como estão."""
+    def criar_topicos(
+        self, topicos: tuple[str, ...] | None = None, particoes: int | None = None, decisoes: str | None = None
+    ) -> None:
+        """Cria os tópicos que faltam; os existentes ficam como estão. ``decisoes``: o tópico das decisões, se
+        não for o da configuração do broker."""
         from confluent_kafka.admin import NewTopic
 
         admin = self._admin()
         existentes = set(admin.list_topics(timeout=10).topics)
+        # Decisões com a hora do broker (LogAppendTime): o timestamp de cada decisão é o instante em que ela ficou
+        # disponível no Kafka, e a latência Pix -> decisão se mede com os dois timestamps do próprio Kafka.
+        hora_do_broker = {"message.timestamp.type": "LogAppendTime"}
         novos = [
-            NewTopic(nome, num_partitions=particoes or self.cfg.kafka_particoes, replication_factor=1)
+            NewTopic(
+                nome,
+                num_partitions=particoes or self.cfg.kafka_particoes,
+                replication_factor=1,
+                config=hora_do_broker if nome == (decisoes or self.cfg.topico_decisoes) else {},
+            )
             for nome in (topicos or self.cfg.topicos)
             if nome not in existentes
         ]

@@ -50,7 +50,10 @@ chave = obter_chave(ctx.cfg)
 
 # COMMAND ----------
 
-transacoes, med, processador = iniciar_processamento(ctx.spark, ctx.cfg, chave, disponivel)
+from monitoramento.metricas import MetricasDoProcessamento
+
+metricas = MetricasDoProcessamento(ctx.cfg)  # Pushgateway em cfg.pushgateway_url (vazio = desligado)
+transacoes, med, processador = iniciar_processamento(ctx.spark, ctx.cfg, chave, disponivel, metricas)
 
 # COMMAND ----------
 

@@ -42,6 +42,8 @@ from processamento.silver import (
 if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
 
+    from monitoramento.metricas import MetricasDoProcessamento
+
 CONSULTA_TRANSACOES = "processamento_transacoes"
 CONSULTA_MED = "processamento_med"
 INTERVALO_EXPIRACAO = 20  # lotes entre duas varreduras de expiração do estado
@@ -159,6 +161,7 @@ class ProcessadorDeTransacoes:
     parametros: ParametrosFeatures = field(default_factory=ParametrosFeatures)
     intervalo_snapshot: int = 50
     resumos: list[ResumoDoLote] = field(default_factory=list)
+    metricas: MetricasDoProcessamento | None = None
 
     def __post_init__(self) -> None:
         self.silver = tabela(self.cfg, "silver_transacoes")
@@ -298,6 +301,9 @@ class ProcessadorDeTransacoes:
                 gold_confirmado_em,
             )
         )
+        if self.metricas:
+            self.metricas.lote(self.resumos[-1])
+            self.metricas.publicar()  # depois dos commits: não atrasa a gold; sem Pushgateway, volta na hora
 
 
 @dataclass
@@ -360,11 +366,15 @@ class ProcessadorDeMed:
 
 
 def iniciar_processamento(
-    spark: SparkSession, cfg: Configuracao, chave: bytes, disponivel: bool = False
+    spark: SparkSession,
+    cfg: Configuracao,
+    chave: bytes,
+    disponivel: bool = False,
+    metricas: MetricasDoProcessamento | None = None,
 ) -> tuple[StreamingQuery, StreamingQuery, ProcessadorDeTransacoes]:
     """Inicia as duas consultas (transações e MED). Devolve também o processador, com os resumos por lote."""
     preparar_tabelas(spark, cfg)
-    processador = ProcessadorDeTransacoes(spark, cfg, chave)
+    processador = ProcessadorDeTransacoes(spark, cfg, chave, metricas=metricas)
     consultas = []
     for origem, consulta, funcao in (
         (tabela(cfg, "bronze_transacoes"), CONSULTA_TRANSACOES, processador),

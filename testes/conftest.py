@@ -57,3 +57,38 @@ def topico_novo(broker_kafka: BrokerKafkaLocal) -> str:
     nome = f"teste.{uuid.uuid4().hex[:12]}"
     broker_kafka.criar_topicos((nome,))
     return nome
+
+
+Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="session")
+def pushgateway():
+    """Um Prometheus Pushgateway real (pacote Debian ``prometheus-pushgateway``) em porta livre."""
+    from monitoramento.local import PushgatewayLocal
+
+    pushgateway = PushgatewayLocal().iniciar()
+    yield pushgateway
+    pushgateway.parar()
+
+
+@pytest.fixture
+def ler_job(pushgateway):
+    """As séries que o Pushgateway expõe para um job: {(nome, rótulos sem job/instance): valor}."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def ler(job: str) -> Series:
+        with urllib.request.urlopen(f"{pushgateway.url}/metrics", timeout=5) as resposta:
+            texto = resposta.read().decode()
+        series: Series = {}
+        for familia in text_string_to_metric_families(texto):
+            for amostra in familia.samples:
+                if amostra.labels.get("job") != job:
+                    continue
+                rotulos = frozenset((k, v) for k, v in amostra.labels.items() if k not in ("job", "instance"))
+                series[(amostra.name, rotulos)] = amostra.value
+        return series
+
+    return ler

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections import Counter
 
 import pandas as pd
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from pyspark.sql import SparkSession
 
 from machine_learning.dados_simulados import simular
 from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
-from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao
+from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao, ler_decisoes_kafka
 from machine_learning.treino import treinar
+from monitoramento.metricas import MetricasDaPontuacao
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.mlflow_local import configurar_mlflow
@@ -28,24 +26,6 @@ from testes.processamento.test_pipeline import CHAVE, cfg_isolada
 pytestmark = pytest.mark.integracao
 
 
-def ler_topico_inteiro(cfg: Configuracao, topico: str) -> list[dict]:
-    """Todas as mensagens do tópico, do início ao fim atual (sem grupo de consumidores)."""
-    consumidor = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"t-{uuid.uuid4().hex}"})
-    particoes = consumidor.list_topics(topico, timeout=10).topics[topico].partitions
-    fins = {p: consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] for p in particoes}
-    consumidor.assign([TopicPartition(topico, p, 0) for p in particoes])
-    mensagens, lidas = [], Counter()
-    limite = time.monotonic() + 60
-    while any(lidas[p] < fim for p, fim in fins.items()) and time.monotonic() < limite:
-        m = consumidor.poll(1.0)
-        if m is None or m.error():
-            continue
-        lidas[m.partition()] += 1
-        mensagens.append(json.loads(m.value()) | {"_chave": m.key().decode(), "_ts": m.timestamp()[1]})
-    consumidor.close()
-    return mensagens
-
-
 def esperar(condicao, segundos: float, o_que: str) -> None:
     limite = time.monotonic() + segundos
     while not condicao():
@@ -55,19 +35,20 @@ def esperar(condicao, segundos: float, o_que: str) -> None:
 
 
 def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
-    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, pushgateway, ler_job
 ) -> None:
-    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-regras")
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-regras").com(pushgateway_url=pushgateway.url)
+    metricas = MetricasDaPontuacao(cfg, job="teste_pontuacao_so_regras")
     configurar_mlflow(cfg)  # registro novo e vazio: nenhum champion
     tudo = gerar_tudo(Parametros(semente=3, clientes=300, dias=1.0, taxa_invalidas=0.05, taxa_fraude=0.02))
     enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
 
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, disponivel=True)
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, disponivel=True, metricas=metricas)
     consulta.awaitTermination()
     pontuador.encerrar()
 
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
-    kafka = pd.DataFrame(ler_topico_inteiro(cfg, cfg.topico_decisoes))
+    kafka = ler_decisoes_kafka(cfg)
     resumos = pontuador.resumos
     entrada = sum(r.entrada for r in resumos)
     duplicatas = sum(r.duplicatas for r in resumos)
@@ -78,7 +59,7 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     assert duplicatas > 0 and sem_decisao > 0  # o teste exercita os dois casos
     assert gold["end_to_end_id"].is_unique
     assert len(kafka) == len(gold) and set(kafka["end_to_end_id"]) == set(gold["end_to_end_id"])
-    assert (kafka["_chave"] == kafka["end_to_end_id"]).all()
+    assert (kafka["chave"] == kafka["end_to_end_id"]).all()
     # Sem champion: só regras, dito na versão do modelo; decisões válidas e motivos coerentes.
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS}
     assert set(gold["decisao"]) <= set(DECISOES)
@@ -91,6 +72,11 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     assert len(invalidas) > 0 and (invalidas["decisao"] == "REVISAR").all()
     duras = gold[gold["motivos"].map(lambda m: "LIMITE_NOTURNO_EXCEDIDO" in list(m))]
     assert (duras["decisao"] == BLOQUEAR).all()
+    # O modo só regras aparece numa métrica (Pushgateway real), com as contagens das decisões.
+    series = ler_job("teste_pontuacao_so_regras")
+    assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
+    for decisao, n in gold["decisao"].value_counts().items():
+        assert series[("detector_pix_decisoes_total", frozenset({("decisao", decisao)}))] == n
 
 
 def test_champion_novo_vale_sem_reiniciar_o_stream(

@@ -7,26 +7,14 @@ que o teste não espere os minutos de produção. A expressão de cada alerta é
 
 from __future__ import annotations
 
-import dataclasses
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from monitoramento.local import ARQUIVO_ALERTAS, PrometheusLocal, PushgatewayLocal
 from plataforma.config import Configuracao
-
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-@pytest.fixture(scope="session")
-def pushgateway() -> Iterator[PushgatewayLocal]:
-    pushgateway = PushgatewayLocal().iniciar()
-    yield pushgateway
-    pushgateway.parar()
 
 
 @pytest.fixture(scope="session")
@@ -56,24 +44,4 @@ def cfg_monitoramento(pushgateway: PushgatewayLocal) -> Configuracao:
 
 @pytest.fixture
 def cfg_sem_pushgateway() -> Configuracao:
-    # replace e não com(): a validação de pushgateway_url ainda não aceita o vazio ("desligado").
-    return dataclasses.replace(Configuracao(), pushgateway_url="")
-
-
-@pytest.fixture
-def ler_job(pushgateway: PushgatewayLocal) -> Callable[[str], Series]:
-    """As séries que o Pushgateway expõe para um job: {(nome, rótulos sem job/instance): valor}."""
-
-    def ler(job: str) -> Series:
-        with urllib.request.urlopen(f"{pushgateway.url}/metrics", timeout=5) as resposta:
-            texto = resposta.read().decode()
-        series: Series = {}
-        for familia in text_string_to_metric_families(texto):
-            for amostra in familia.samples:
-                if amostra.labels.get("job") != job:
-                    continue
-                rotulos = frozenset((k, v) for k, v in amostra.labels.items() if k not in ("job", "instance"))
-                series[(amostra.name, rotulos)] = amostra.value
-        return series
-
-    return ler
+    return Configuracao().com(pushgateway_url="")  # vazio = métricas desligadas
