@@ -7,7 +7,9 @@
 # MAGIC   treina com divisão temporal honesta (treino | atraso dos rótulos | teste), registra o modelo com o alias
 # MAGIC   `challenger` e o promove a `champion` só se vencer o atual no mesmo teste
 # MAGIC   ([docs/modelo.md](../docs/modelo.md)). O widget `gabarito` (opcional) aponta o `gabarito.csv` do
-# MAGIC   simulador para avaliar contra a verdade; sem ele, a avaliação usa toda a MED conhecida.
+# MAGIC   simulador para avaliar contra a verdade; sem ele, a avaliação usa toda a MED conhecida. Os limiares de
+# MAGIC   `REVISAR` e `BLOQUEAR` saem dos orçamentos de alertas (`orcamento_revisar`, padrão 1% dos Pix;
+# MAGIC   `orcamento_bloquear`, padrão 0,1%).
 # MAGIC - `modo=pontuar`: a consulta de decisão. Lê o tópico de transações direto do Kafka, calcula as features
 # MAGIC   com o mesmo motor, aplica o `champion` (ou só as regras, se não houver) e as regras duras do BCB, e publica
 # MAGIC   cada decisão (`APROVAR`/`REVISAR`/`BLOQUEAR`, score, motivos, versão do modelo) em `pix.decisoes` e na
@@ -37,6 +39,12 @@ ctx = iniciar_notebook(globals(), nome_app="detector-pix-modelo")
 modo = ctx.parametro("modo", "status", ("status", "treinar", "pontuar"), rotulo="Modo")
 disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Pontuar só o disponível e parar")
 caminho_gabarito = ctx.parametro("gabarito", "", rotulo="gabarito.csv do simulador (opcional)")
+orcamento_revisar = ctx.fracao("orcamento_revisar", 0.01, rotulo="Fração de Pix para REVISAR (limiar do treino)")
+orcamento_bloquear = ctx.fracao("orcamento_bloquear", 0.001, rotulo="Fração de Pix para BLOQUEAR (limiar do treino)")
+if orcamento_bloquear >= orcamento_revisar:
+    raise ValueError(
+        f"orcamento_bloquear ({orcamento_bloquear}) deve ser menor que orcamento_revisar ({orcamento_revisar})."
+    )
 id_experimento = configurar_mlflow(ctx.cfg)
 print(f"MLflow: {ctx.cfg.uri_tracking} | experimento {id_experimento} | modelo {ctx.cfg.nome_modelo_registrado}")
 
@@ -52,7 +60,13 @@ if modo == "treinar":
     from machine_learning.treino import treinar_das_tabelas
 
     gabarito = ler_gabarito(caminho_gabarito) if caminho_gabarito else None
-    resultado = treinar_das_tabelas(ctx.spark, ctx.cfg, gabarito=gabarito)
+    resultado = treinar_das_tabelas(
+        ctx.spark,
+        ctx.cfg,
+        gabarito=gabarito,
+        orcamento_revisar=orcamento_revisar,
+        orcamento_bloquear=orcamento_bloquear,
+    )
     m = resultado.metricas_escolhido
     ap_regras = resultado.metricas.get("regras", {}).get("average_precision", float("nan"))
     print(

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from plataforma.cli import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
+from plataforma.erros import ErroDeAmbiente
 from plataforma.kafka_local import BrokerKafkaLocal
 
 ETAPAS = 8
@@ -101,7 +102,9 @@ def _ao_vivo(cfg: Configuracao) -> float:
             "--duracao", str(SEGUNDOS_AO_VIVO), "--clientes", "2000", "--semente", "99",
         ]  # fmt: skip
         inicio_ms = time.time() * 1000
-        subprocess.run(comando, check=True, stdout=subprocess.DEVNULL)
+        produtor = subprocess.run(comando, capture_output=True, text=True)
+        if produtor.returncode != 0:
+            raise ErroDeAmbiente(f"Simulador ao vivo falhou (código {produtor.returncode}): {produtor.stderr[-2000:]}")
         time.sleep(3)
     finally:
         consulta.stop()

@@ -48,6 +48,19 @@ class Contexto:
             )
         return valor
 
+    def fracao(self, nome: str, padrao: float, rotulo: str = "") -> float:
+        """Uma fração em (0, 0,5] (ex.: orçamento de alertas); erro claro com o valor e a origem."""
+        texto = self.parametro(nome, f"{padrao:g}", rotulo=rotulo)
+        try:
+            valor = float(texto.replace(",", "."))
+        except ValueError:
+            valor = float("nan")
+        if not 0 < valor <= 0.5:
+            raise ErroDeConfiguracao(
+                f"Valor inválido para '{nome}': {texto!r}. Esperado uma fração entre 0 e 0,5 (ex.: 0.01 para 1%)."
+            )
+        return valor
+
     def sim_ou_nao(self, nome: str, padrao: bool = False, rotulo: str = "") -> bool:
         return self.parametro(nome, "sim" if padrao else "nao", ("sim", "nao"), rotulo) == "sim"
 

@@ -97,3 +97,16 @@ def test_todo_parametro_esta_documentado() -> None:
     documento = (RAIZ_PROJETO / "docs" / "configuracao.md").read_text(encoding="utf-8")
     faltando = [nome for nome in CAMPOS if f"| `{nome}` |" not in documento]
     assert faltando == []
+
+
+@pytest.mark.parametrize("valor", ["2", "0", "um por cento", "-0.1"])
+def test_orcamento_de_alertas_fora_da_faixa_diz_o_parametro_e_o_esperado(
+    valor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plataforma.notebook import Contexto
+
+    monkeypatch.setenv("DETECTOR_PIX_ORCAMENTO_REVISAR", valor)
+    with pytest.raises(ErroDeConfiguracao, match=r"'orcamento_revisar'.*entre 0 e 0,5"):
+        Contexto(spark=None, cfg=Configuracao(), dbutils=None).fracao("orcamento_revisar", 0.01)
+    monkeypatch.setenv("DETECTOR_PIX_ORCAMENTO_REVISAR", "0,02")
+    assert Contexto(spark=None, cfg=Configuracao(), dbutils=None).fracao("orcamento_revisar", 0.01) == 0.02
