@@ -30,19 +30,34 @@ class Regra:
     condicao: Callable[[pd.DataFrame], pd.Series]
 
 
+# Marca de fraude confirmada: no DICT, a marca vem de um relato de infração analisado e confirmado, não da
+# alegação. Aqui, uma notificação MED é só alegação, e parte é abuso contra um recebedor legítimo; um comerciante
+# com milhares de Pix acumula algumas por puro volume. Conta como confirmada quando há ao menos duas
+# notificações e elas são uma fração relevante do que a conta recebeu (uma conta laranja tem quase todas as
+# entradas contestadas). O resto vira o sinal comportamental RECEBEDOR_COM_MED.
+MED_PARA_CONFIRMAR = 2
+FRACAO_CONTESTADA_PARA_CONFIRMAR = 0.10
+
+
+def marca_confirmada(x: pd.DataFrame) -> pd.Series:
+    contestada = x["rec_qtd_med"] / np.maximum(x["rec_qtd_historico"], 1)
+    return (x["rec_qtd_med"] >= MED_PARA_CONFIRMAR) & (contestada >= FRACAO_CONTESTADA_PARA_CONFIRMAR)
+
+
 REGRAS: tuple[Regra, ...] = (
     # Duras (Res. BCB 1/2020 e alterações; ver ../shared/referencia/pix.md e docs/features.md)
-    Regra("RECEBEDOR_MARCADO_FRAUDE", 4.0, True, lambda x: x["rec_marcada_fraude"] > 0),
+    Regra("RECEBEDOR_MARCADO_FRAUDE", 4.0, True, marca_confirmada),
     Regra("LIMITE_NOTURNO_EXCEDIDO", 2.0, True, lambda x: x["excede_limite_noturno"] > 0),
     Regra("LIMITE_DISPOSITIVO_NAO_CADASTRADO", 2.0, True, lambda x: x["excede_limite_dispositivo"] > 0),
     # Comportamentais
+    Regra("RECEBEDOR_COM_MED", 1.0, False, lambda x: (x["rec_qtd_med"] > 0) & ~marca_confirmada(x)),
     Regra("RECEBEDOR_MUITOS_PAGADORES_1H", 1.0, False, lambda x: x["rec_pagadores_distintos_1h"] >= 3),
     Regra("RAJADA_DO_PAGADOR_10MIN", 1.0, False, lambda x: x["pag_qtd_10min"] >= 3),
     Regra("VALOR_ATIPICO_DO_PAGADOR", 1.0, False, lambda x: x["pag_valor_zscore"] > 3),
     Regra("PRIMEIRO_PIX_AO_RECEBEDOR", 0.5, False, lambda x: x["primeiro_pagamento_ao_recebedor"] > 0),
     Regra("RECEBEDOR_CONTA_NOVA", 0.5, False, lambda x: x["rec_idade_conta_s"] < 86_400),
 )
-_PONTOS_MAXIMOS = 12.1  # soma dos pesos (12) + folga do desempate: o score fica em [0, 1)
+_PONTOS_MAXIMOS = 13.1  # soma dos pesos (13) + folga do desempate: o score fica em [0, 1)
 
 # Sem champion: REVISAR com dois sinais comportamentais de peso 1 (ou uma regra dura), BLOQUEAR pelas duras.
 LIMIARES_SO_REGRAS = {REVISAR: 2.0 / _PONTOS_MAXIMOS, BLOQUEAR: 4.0 / _PONTOS_MAXIMOS}

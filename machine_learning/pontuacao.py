@@ -51,7 +51,7 @@ from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.tabelas import checkpoint, tabela
 from processamento.deduplicacao import Deduplicador
 from processamento.estado import ArmazemDeEstado
-from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosFeatures
 from processamento.silver import interpretar_transacoes_pandas
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class ModeloEmUso:
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
         if self.modelo is None:
             return pontuar_regras(features)
-        return self.modelo.pontuar(features[list(COLUNAS_FEATURES)])
+        return self.modelo.pontuar(features)  # o modelo escolhe as colunas com que foi treinado
 
 
 class VigiaDoChampion:

@@ -77,9 +77,13 @@ def calcular_features(
     return features_de_pandas(transacoes, marcas, parametros)
 
 
-def matriz(features: pd.DataFrame) -> pd.DataFrame:
-    """As colunas de ``COLUNAS_FEATURES`` em float64 (booleanos viram 0/1; vazio continua NaN)."""
-    return features[list(COLUNAS_FEATURES)].astype("float64")
+# Modelos registrados antes de ``rec_qtd_historico`` existir guardam implicitamente estas colunas.
+COLUNAS_FEATURES_V1 = tuple(c for c in COLUNAS_FEATURES if c != "rec_qtd_historico")
+
+
+def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.DataFrame:
+    """As colunas do modelo (padrão: ``COLUNAS_FEATURES``) em float64 (booleanos viram 0/1; vazio continua NaN)."""
+    return features[list(colunas or COLUNAS_FEATURES)].astype("float64")
 
 
 def _log_com_sinal(x: np.ndarray) -> np.ndarray:
@@ -156,9 +160,11 @@ class ModeloFraudePix(_BaseModelo):
         self.estimador = estimador
         self.limiares = limiares
         self.candidato = candidato
+        self.colunas = tuple(COLUNAS_FEATURES)  # as do treino: uma feature nova não quebra um modelo antigo
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
-        return self.estimador.predict_proba(matriz(features))[:, 1]
+        colunas = getattr(self, "colunas", COLUNAS_FEATURES_V1)
+        return self.estimador.predict_proba(matriz(features, colunas))[:, 1]
 
     def decidir(self, score: np.ndarray) -> np.ndarray:
         return por_limiares(score, self.limiares)

@@ -62,6 +62,7 @@ COLUNAS_FEATURES: dict[str, str] = {
     "rec_pagadores_distintos_1h": "int32",
     "rec_pagadores_distintos_24h": "int32",
     "rec_idade_conta_s": "float64",
+    "rec_qtd_historico": "int32",
     "chave_idade_s": "float64",
     "noturno": "bool",
     "noturno_acumulado": "float64",
@@ -128,6 +129,7 @@ class MotorDeFeatures:
             "disp_soma": np.zeros(n, np.float64),
             "rec_ring_t": np.full((n, k), VAZIO_T, np.int32),
             "rec_ring_pag": np.zeros((n, k), np.int64),
+            "rec_n": np.zeros(n, np.int32),
             "marca_s": np.full(n, SEM_MARCA, np.int64),
             "med_n": np.zeros(n, np.int32),
         }
@@ -297,6 +299,7 @@ class MotorDeFeatures:
             )
         primeiro_rec = c["primeiro_s"][rec]
         saida["rec_idade_conta_s"][linhas] = np.where(primeiro_rec >= 0, np.maximum(t - primeiro_rec, 0), 0.0)
+        saida["rec_qtd_historico"][linhas] = c["rec_n"][rec]
         com_chave = chave >= 0
         idade_chave = np.full(len(linhas), np.nan)
         if com_chave.any():
@@ -347,6 +350,7 @@ class MotorDeFeatures:
         vaga_rec = r_t.argmin(1)
         c["rec_ring_t"][rec, vaga_rec] = t
         c["rec_ring_pag"][rec, vaga_rec] = h_pag
+        c["rec_n"][rec] += 1  # num nível, cada conta aparece uma vez: o índice não se repete
         c["noite_periodo"][pag] = np.where(conta_noite, periodo, c["noite_periodo"][pag])
         c["noite_soma"][pag] = np.where(conta_noite, anterior_noite + v, c["noite_soma"][pag])
         c["disp_dia"][pag] = np.where(nao_cadastrado, dia, c["disp_dia"][pag])

@@ -36,12 +36,19 @@ def test_regra_dura_bloqueia_mesmo_com_score_baixo_e_vem_primeiro_nos_motivos() 
     casos = {
         "LIMITE_NOTURNO_EXCEDIDO": {"excede_limite_noturno": True, "noturno": True},
         "LIMITE_DISPOSITIVO_NAO_CADASTRADO": {"excede_limite_dispositivo": True},
-        "RECEBEDOR_MARCADO_FRAUDE": {"rec_marcada_fraude": True, "rec_qtd_med": 1},
+        "RECEBEDOR_MARCADO_FRAUDE": {"rec_marcada_fraude": True, "rec_qtd_med": 2, "rec_qtd_historico": 4},
     }
     for regra, valores in casos.items():
         saida = decidir(features(**valores, primeiro_pagamento_ao_recebedor=True), np.array([0.01]), LIMIARES)
         assert saida["decisao"].iloc[0] == BLOQUEAR, regra
         assert saida["motivos"].iloc[0] == [regra, "PRIMEIRO_PIX_AO_RECEBEDOR"], regra
+
+
+def test_uma_notificacao_med_so_e_sinal_duas_confirmam_a_marca() -> None:
+    linhas = pd.concat([features(rec_marcada_fraude=True, rec_qtd_med=n) for n in (1, 2)], ignore_index=True)
+    saida = decidir(linhas, np.array([0.1, 0.1]), LIMIARES)
+    assert saida["decisao"].tolist() == [APROVAR, BLOQUEAR]
+    assert saida["motivos"].iloc[1] == ["RECEBEDOR_MARCADO_FRAUDE"]
 
 
 def test_sinais_comportamentais_explicam_o_alerta_mas_nao_decidem_sozinhos() -> None:
@@ -73,14 +80,14 @@ def test_so_regras_revisa_com_dois_sinais_e_bloqueia_pelas_duras() -> None:
 
 def test_score_so_de_regras_fica_entre_0_e_1_e_ordena_pela_gravidade() -> None:
     linhas = pd.concat(
-        [features(), features(primeiro_pagamento_ao_recebedor=True), features(rec_marcada_fraude=True)],
+        [features(), features(primeiro_pagamento_ao_recebedor=True), features(rec_qtd_med=2, rec_qtd_historico=2)],
         ignore_index=True,
     )
     score = pontuar_regras(linhas)
     assert ((score >= 0) & (score < 1)).all()
     assert score[0] < score[1] < score[2]
     tudo = features(
-        rec_marcada_fraude=True, excede_limite_noturno=True, excede_limite_dispositivo=True,
+        rec_marcada_fraude=True, rec_qtd_med=1, excede_limite_noturno=True, excede_limite_dispositivo=True,
         rec_pagadores_distintos_1h=9, pag_qtd_10min=9, pag_valor_zscore=9.0, primeiro_pagamento_ao_recebedor=True,
         rec_idade_conta_s=0.0, pag_valor_razao_media=1e6,
     )  # fmt: skip

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +23,7 @@ from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
+from processamento.silver import interpretar_transacoes_pandas
 from simulador import Parametros, gerar_tudo, produzir_mensagens
 from testes.machine_learning.test_treino import DIVISAO
 from testes.machine_learning.test_treino import PARAMETROS as PARAMETROS_TREINO
@@ -142,3 +148,52 @@ def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cf
     gold = tabela(cfg, "gold_decisoes").ler(spark)
     assert gold.count() == 7 and gold.select("end_to_end_id").distinct().count() == 7
     assert str(checkpoint(cfg, CONSULTA)) in str(reinicio.pasta)
+
+
+def test_sigkill_na_pontuacao_e_reinicio_sem_perder_nem_duplicar_decisoes(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, tmp_path: Path
+) -> None:
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-queda").com(
+        max_offsets_por_trigger=40, intervalo_escrita_decisoes_s=3
+    )
+    tudo = gerar_tudo(Parametros(semente=4, clientes=150, dias=1.0, taxa_invalidas=0.05))
+    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+    mensagens = pd.DataFrame({"valor_bruto": [m.encode() for m in tudo.transacoes]})
+    for coluna, valor in (("topico", "t"), ("particao", 0), ("offset", 0), ("timestamp_kafka", pd.NaT)):
+        mensagens[coluna] = valor
+    mensagens["data_hora_ingestao"] = pd.NaT
+    esperadas = interpretar_transacoes_pandas(mensagens, CHAVE)["end_to_end_id"].dropna().nunique()
+
+    estado = Path(checkpoint(cfg, CONSULTA)) / "estado"
+    log = tmp_path / "pontuacao.log"
+    processo = _processo_do_notebook(cfg, log)
+    limite = time.monotonic() + 240
+    while len(list(estado.glob("log-*.npz"))) < 4:
+        assert processo.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < limite, "a pontuação não avançou"
+        time.sleep(0.2)
+    os.killpg(processo.pid, signal.SIGKILL)
+    processo.wait(30)
+    assert len(list(estado.glob("log-*.npz"))) * 40 < len(tudo.transacoes), "a queda precisa ser no meio do stream"
+
+    reinicio = _processo_do_notebook(cfg, log, "--disponivel")
+    assert reinicio.wait(300) == 0, log.read_text(errors="replace")[-3000:]
+
+    gold = tabela(cfg, "gold_decisoes").ler(spark)
+    assert gold.count() == gold.select("end_to_end_id").distinct().count() == esperadas
+    kafka = ler_decisoes_kafka(cfg)  # pelo menos uma vez: pode repetir, não pode faltar
+    assert set(kafka["end_to_end_id"]) == {r.end_to_end_id for r in gold.select("end_to_end_id").collect()}
+
+
+def _processo_do_notebook(cfg: Configuracao, saida: Path, *extras: str) -> subprocess.Popen:
+    ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": CHAVE.decode()}
+    for campo in (
+        "dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes",
+        "max_offsets_por_trigger", "intervalo_escrita_decisoes_s",
+    ):  # fmt: skip
+        ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
+    ambiente["DETECTOR_PIX_PUSHGATEWAY_URL"] = ""
+    comando = [sys.executable, "-m", "plataforma.cli", "executar", "modelo", "--modo", "pontuar", *extras]
+    with saida.open("ab") as log:
+        # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
+        return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

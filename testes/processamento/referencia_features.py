@@ -53,6 +53,7 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         for nome, janela in (("1h", 3600), ("24h", 86400)):
             f[f"rec_pagadores_distintos_{nome}"] = len({h["pag"] for h in ao_rec if h["t"] > t - janela})
         f["rec_idade_conta_s"] = float(max(t - primeiro_visto[rec], 0)) if rec in primeiro_visto else 0.0
+        f["rec_qtd_historico"] = sum(1 for h in historico if h["rec"] == rec)
         chave = tx["chave_hash"]
         if chave is None or (isinstance(chave, float) and math.isnan(chave)):
             f["chave_idade_s"] = float("nan")
