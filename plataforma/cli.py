@@ -183,7 +183,9 @@ def construir_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="roda o pipeline de ponta a ponta com tráfego simulado e mostra o resumo")
     demo.add_argument("--clientes", type=int, default=2_000, help="clientes simulados")
-    demo.add_argument("--dias", type=float, default=7.0, help="dias simulados")
+    demo.add_argument(
+        "--dias", type=float, default=14.0, help="dias simulados (menos que 14 deixa poucos rótulos MED para o treino)"
+    )
     demo.add_argument("--semente", type=int, default=42, help="semente do simulador")
     demo.add_argument("--taxa-invalidas", type=float, default=0.05, help="fração de mensagens ruins de propósito")
     demo.set_defaults(func=_cmd_demo)
