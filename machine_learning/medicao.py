@@ -2,6 +2,7 @@
 
 Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 28] [--dados /tmp/medicao]``;
 ``--regras`` não treina: mostra, no teste, quantas transações cada regra marca e com que precisão e recall.
+``--fracao-laranja-alugada 0 --fracao-laranja-dormente 0`` mede com todas as laranjas novas (o simulador de antes).
 """
 
 from __future__ import annotations
@@ -59,9 +60,22 @@ def main() -> None:
     args.add_argument("--semente", type=int, default=42)
     args.add_argument("--dados", default="/tmp/detector-pix-medicao", help="pasta do MLflow desta medição")
     args.add_argument("--regras", action="store_true", help="só a análise das regras no teste (sem treino)")
+    args.add_argument("--fracao-laranja-alugada", type=float, default=Parametros.fracao_laranja_alugada)
+    args.add_argument(
+        "--fracao-laranja-dormente", type=float, default=Parametros.fracao_laranja_dormente,
+        help="com as duas frações em 0, toda laranja é nova (o simulador de antes, byte a byte)",
+    )  # fmt: skip
     a = args.parse_args()
     inicio = time.monotonic()
-    dados = simular(Parametros(semente=a.semente, clientes=a.clientes, dias=a.dias))
+    dados = simular(
+        Parametros(
+            semente=a.semente,
+            clientes=a.clientes,
+            dias=a.dias,
+            fracao_laranja_alugada=a.fracao_laranja_alugada,
+            fracao_laranja_dormente=a.fracao_laranja_dormente,
+        )
+    )
     print(f"simulação: {len(dados.transacoes)} transações, {len(dados.med)} MED ({time.monotonic() - inicio:.0f} s)")
     if a.regras:
         print(analisar_regras(dados).to_string(index=False))

@@ -46,6 +46,7 @@ def parametros_de(args: argparse.Namespace) -> Parametros:
         taxa_abuso_med=args.taxa_abuso_med, atraso_med_min_horas=args.atraso_med_min_horas,
         atraso_med_max_dias=args.atraso_med_max_dias, taxa_invalidas=args.taxa_invalidas,
         defeitos=args.defeitos, aceleracao=args.aceleracao, rajadas=tuple(args.rajada),
+        fracao_laranja_alugada=args.fracao_laranja_alugada, fracao_laranja_dormente=args.fracao_laranja_dormente,
     )  # fmt: skip
 
 
@@ -133,6 +134,14 @@ def registrar(sub: argparse._SubParsersAction) -> None:
     simular.add_argument(
         "--fracao-med", type=float, default=padrao.fracao_med, help="fração das fraudes contestadas no MED"
     )
+    simular.add_argument(
+        "--fracao-laranja-alugada", type=float, default=padrao.fracao_laranja_alugada,
+        help="fração das laranjas novas para o golpe que são contas alugadas de clientes com histórico",
+    )  # fmt: skip
+    simular.add_argument(
+        "--fracao-laranja-dormente", type=float, default=padrao.fracao_laranja_dormente,
+        help="fração das laranjas novas para o golpe abertas semanas antes, com pouca atividade",
+    )  # fmt: skip
     simular.add_argument(
         "--taxa-abuso-med", type=float, default=padrao.taxa_abuso_med,
         help="fração das transações legítimas com contestação MED falsa",

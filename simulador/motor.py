@@ -53,6 +53,7 @@ CURVA_HORA = CURVA_HORA / CURVA_HORA.mean()
 FATOR_SEMANA = np.array([1.0, 1.0, 1.0, 1.02, 1.08, 0.95, 0.8])  # segunda..domingo
 P_SESSAO, EXTRAS_SESSAO = 0.12, 1.5  # chance de um Pix puxar 1-2 outros em minutos (racha, contas)
 FATOR_SESSAO = 1 + P_SESSAO * EXTRAS_SESSAO
+CONTAS_NOVAS_POR_FRAUDE = 0.28  # ver Motor._dormentes_iniciais
 
 # Destinos de um Pix de pessoa física e de empresa
 CONTATO, NOVO, COMERCIO, AUTONOMO_QR, CONTA_PJ, FORNECEDOR, FOLHA = range(7)
@@ -123,7 +124,9 @@ class Motor:
         self.fim_ms = self.inicio_ms + int(p.dias * DIA)
         self.pop = Populacao(self.rng, p.clientes, p.pix_por_cliente_dia, self.fim_ms - self.inicio_ms)
         self.pop.entrada_ms = np.where(self.pop.entrada_ms > 0, self.pop.entrada_ms + self.inicio_ms, 0)
-        self.golpes = Golpes(self.rng, self.pop)
+        self.golpes = Golpes(
+            self.rng, self.pop, p.fracao_laranja_alugada, p.fracao_laranja_dormente, self._dormentes_iniciais(), p.dias
+        )
         soma = sum(p.mistura.values())
         self.mistura = {nome: p.mistura.get(nome, 0.0) / soma for nome in TIPOLOGIAS}
         self.pendentes = Colunas.vazia()
@@ -133,6 +136,17 @@ class Motor:
         self._ativos_ate = -1
         self._cdf = np.zeros(0)
         self._fator_dia: dict[int, float] = {}
+
+    def _dormentes_iniciais(self) -> int:
+        """Quantas laranjas dormentes já estavam abertas antes do início: a demanda esperada durante uma
+        dormência máxima (CONTAS_NOVAS_POR_FRAUDE: contas de golpe abertas por transação fraudulenta, medida
+        na simulação padrão com todas as laranjas novas). Sobrar não faz mal (ficam quietas); faltar faz o
+        golpe abrir uma conta nova, contado em ``golpes.origens``; por isso a margem de 50% sobre a média
+        (a demanda vem em rajadas)."""
+        p = self.p
+        fraudes_dia = p.clientes * p.pix_por_cliente_dia * FATOR_SESSAO * p.taxa_fraude / (1 - p.taxa_fraude)
+        dias = min(p.dias, Golpes.DORMENCIA_DIAS[1])
+        return int(np.ceil(1.5 * fraudes_dia * dias * CONTAS_NOVAS_POR_FRAUDE * p.fracao_laranja_dormente))
 
     # Intensidade ----------------------------------------------------------------------------------
     def _rajada(self, t: int) -> float:
@@ -396,6 +410,7 @@ class Motor:
         # de fraude observada fica abaixo da configurada (documentado em docs/simulador.md).
         legitimas = self._legitimas(t0, t1, esperado, aquecer=t0 == self.inicio_ms)
         novas = Colunas.juntar([self.pendentes, legitimas, self._fraudes(t0, t1)])
+        self.pop.registrar_vistas(novas.t, novas.pag, novas.rec)
         agora = novas.t < t1
         # No último lote, o que cairia depois do fim do período simulado é descartado.
         self.pendentes = novas.pegar(np.flatnonzero(~agora)) if not ultimo else Colunas.vazia()

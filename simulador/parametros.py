@@ -71,6 +71,11 @@ class Parametros:
     alvo_por_lote: int = 50_000  # transações por lote gerado (desempenho)
     # Rajadas: (início, duração, fator) em segundos simulados desde o início; multiplicam o volume.
     rajadas: tuple[tuple[float, float, float], ...] = ()
+    # De onde vem cada conta laranja ou de saque nova para o golpe (o resto é aberta na hora do golpe):
+    # conta alugada/comprada de um cliente PF com histórico legítimo, ou conta aberta semanas antes
+    # (identidade roubada) com pouca atividade até o primeiro uso. Por que: docs/simulador.md.
+    fracao_laranja_alugada: float = 0.5
+    fracao_laranja_dormente: float = 0.3
 
     def com(self, **mudancas: Any) -> Parametros:
         return replace(self, **mudancas)
@@ -95,6 +100,11 @@ class Parametros:
             raise ValueError(f"defeitos desconhecidos; aceitos: {', '.join(DEFEITOS)}")
         if any(len(r) != 3 or r[0] < 0 or r[1] <= 0 or r[2] <= 0 for r in self.rajadas):
             raise ValueError(f"rajadas: use (início_s >= 0, duração_s > 0, fator > 0); recebido {self.rajadas}")
+        a, d = self.fracao_laranja_alugada, self.fracao_laranja_dormente
+        if not (0 <= a <= 1 and 0 <= d <= 1 and a + d <= 1):
+            raise ValueError(
+                f"fracao_laranja_alugada e fracao_laranja_dormente em [0, 1], soma <= 1; recebido {a}, {d}"
+            )
         if self.inicio.tzinfo is None:
             raise ValueError("inicio precisa ter fuso horário (UTC)")
 

@@ -41,6 +41,7 @@ PESO_ISPB_GOLPE /= PESO_ISPB_GOLPE.sum()
 
 # Papéis das contas
 PF, AUTONOMO, COMERCIANTE, EMPRESA, LARANJA, SAQUE = range(6)
+NUNCA = np.iinfo(np.int64).max
 TIPOS_CHAVE = ("CPF", "CNPJ", "EMAIL", "TELEFONE", "EVP")
 # Distribuição do tipo da chave principal (índices em TIPOS_CHAVE)
 _CHAVE_PF = np.array([0.34, 0.0, 0.14, 0.30, 0.22])
@@ -71,6 +72,9 @@ class Populacao:
         self.n = 0
         self.ispb = np.zeros((0, 8), dtype=np.uint8)
         self.papel = np.zeros(0, dtype=np.int8)
+        # Primeira vez que a conta aparece numa transação gerada (o "visto pela primeira vez" do
+        # pipeline): as laranjas alugadas saem de contas com histórico de verdade.
+        self.visto_ms = np.zeros(0, dtype=np.int64)
         self._crescer(int(clientes * 1.2) + 64)
 
         papeis = rng.choice(
@@ -121,7 +125,9 @@ class Populacao:
         ispb[: self.n] = self.ispb[: self.n]
         papel = np.zeros(cap, dtype=np.int8)
         papel[: self.n] = self.papel[: self.n]
-        self.ispb, self.papel, self._cap = ispb, papel, cap
+        visto = np.full(cap, NUNCA, dtype=np.int64)
+        visto[: self.n] = self.visto_ms[: self.n]
+        self.ispb, self.papel, self.visto_ms, self._cap = ispb, papel, visto, cap
 
     def _adicionar(self, papeis: np.ndarray) -> np.ndarray:
         """Cria contas com os papéis dados; devolve os índices novos."""
@@ -192,6 +198,10 @@ class Populacao:
     def nova_conta(self, papel: int) -> int:
         """Abre uma conta de golpe (laranja ou de saque): nova para o sistema no momento do primeiro uso."""
         return int(self._adicionar(np.array([papel], dtype=np.int8))[0])
+
+    def registrar_vistas(self, t: np.ndarray, pag: np.ndarray, rec: np.ndarray) -> None:
+        np.minimum.at(self.visto_ms, pag, t)
+        np.minimum.at(self.visto_ms, rec, t)
 
     def chave_de(self, idx: int) -> str:
         return self.frag_chave[idx]

@@ -7,6 +7,9 @@ clientes legítimos também exibem de vez em quando.
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
+
 import numpy as np
 
 from simulador.colunas import (
@@ -25,6 +28,7 @@ from simulador.populacao import LARANJA, SAQUE, Populacao
 
 MIN = 60_000
 HORA = 3_600_000
+DIA = 24 * HORA
 
 # Peso por hora local (Brasília) de início de cada tipologia; normalizado para média 1.
 _H = np.arange(24)
@@ -55,26 +59,127 @@ _PESO_REDONDOS /= _PESO_REDONDOS.sum()
 
 
 class Golpes:
-    """Gera os eventos de fraude; mantém as contas laranja ativas (reusadas por pouco tempo)."""
+    """Gera os eventos de fraude; mantém as contas laranja ativas (reusadas por pouco tempo).
 
-    def __init__(self, rng: np.random.Generator, pop: Populacao):
+    De onde vem a conta laranja (ou de saque) quando o golpe precisa de uma nova. Antes, toda conta de
+    golpe era aberta no primeiro uso, e o modelo aprendia quase só "recebedor visto há menos de 1 dia"
+    (docs/modelo.md). No Pix real, boa parte das laranjas não é nova:
+
+    - **alugada/comprada** (``fracao_laranja_alugada``): conta antiga de um cliente real, com histórico
+      legítimo, cedida ao golpista; o tráfego normal do dono continua. É o caso que a referência chama de
+      laranja e que o DICT marca como ``MULE_ACCOUNT`` ao confirmar a denúncia (../shared/referencia/pix.md);
+    - **dormente** (``fracao_laranja_dormente``): aberta com identidade roubada semanas antes e deixada
+      quieta, com uns poucos Pix pequenos (de "teste") que lhe dão idade quando o golpe começa. O sistema
+      só conhece uma conta quando ela transaciona; sem essa atividade, a conta pareceria nova de novo;
+    - **nova** (o resto): aberta no dia do golpe, como antes.
+
+    Não há número público da divisão (a referência não traz; o BCB não publica); os padrões (50% / 30% /
+    20%) são uma hipótese declarada, ajustável em ``Parametros``. Com as duas frações em zero, a saída é
+    idêntica, byte a byte, à de antes desta mudança (nenhum sorteio a mais).
+    """
+
+    # Dormência: a conta fica pronta entre 1 e 5 semanas depois de aberta; até lá, 2 a 5 Pix pequenos.
+    DORMENCIA_DIAS = (7.0, 35.0)
+    # Laranjas alugadas: o sistema precisa já ter visto a conta há ao menos 1 dia (histórico de verdade).
+    HISTORICO_MINIMO_MS = 24 * HORA
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        pop: Populacao,
+        fracao_alugada: float = 0.0,
+        fracao_dormente: float = 0.0,
+        dormentes_iniciais: int = 0,
+        janela_inicial_dias: float = 35.0,
+    ):
         self.rng = rng
         self.pop = pop
         self.laranjas: list[tuple[int, int]] = []  # (conta, expira_ms)
         self.saques: list[tuple[int, int]] = []
+        self.fracao_alugada = fracao_alugada
+        self.fracao_dormente = fracao_dormente
+        self._dormentes_iniciais = dormentes_iniciais if fracao_dormente > 0 else 0
+        self._janela_inicial_dias = max(min(janela_inicial_dias, self.DORMENCIA_DIAS[1]), 1.0)
+        self.dormentes: dict[int, list[tuple[int, int]]] = {LARANJA: [], SAQUE: []}  # heap (pronta_ms, conta)
+        self._acc: Acumulador | None = None
+        # Quantas contas de golpe novas saíram de cada origem (para relatório e testes).
+        self.origens: Counter[str] = Counter()
 
     # Contas -------------------------------------------------------------------------------------
-    def _conta_golpe(self, pool: list[tuple[int, int]], t: int, p_nova: float, papel: int, vida_h: float) -> int:
+    def _conta_golpe(
+        self, pool: list[tuple[int, int]], t: int, p_nova: float, papel: int, vida_h: float, evitar: tuple = ()
+    ) -> int:
         ativas = [c for c, expira in pool if expira > t]
         if ativas and self.rng.random() >= p_nova:
             return ativas[int(self.rng.integers(len(ativas)))]
-        conta = self.pop.nova_conta(papel)
+        conta = self._origem(t, papel, evitar)
         pool[:] = [(c, e) for c, e in pool if e > t]
         pool.append((conta, t + int((2 + self.rng.exponential(vida_h)) * HORA)))
         return conta
 
-    def laranja(self, t: int, p_nova: float = 0.45) -> int:
-        return self._conta_golpe(self.laranjas, t, p_nova, LARANJA, 18.0)
+    def _origem(self, t: int, papel: int, evitar: tuple) -> int:
+        """Conta para um golpe que precisa de uma laranja (ou conta de saque) que ainda não está em uso."""
+        if self.fracao_alugada + self.fracao_dormente > 0:
+            u = self.rng.random()
+            if u < self.fracao_alugada:
+                conta = self._alugada(t, evitar)
+                if conta >= 0:
+                    self.origens["alugada"] += 1
+                    return conta
+                self.origens["alugada_sem_candidata"] += 1
+            elif u < self.fracao_alugada + self.fracao_dormente:
+                conta = self._dormente(t, papel)
+                if conta >= 0:
+                    self.origens["dormente"] += 1
+                    return conta
+                self.origens["dormente_sem_pronta"] += 1
+        self.origens["nova"] += 1
+        return self.pop.nova_conta(papel)
+
+    def _alugada(self, t: int, evitar: tuple) -> int:
+        """Cliente PF já visto pelo sistema há 1 dia ou mais, fora de golpe em curso e que não é a vítima."""
+        pop, em_uso = self.pop, {c for c, e in self.laranjas if e > t} | {c for c, e in self.saques if e > t}
+        for _ in range(30):
+            v = int(pop.pf_idx[self.rng.integers(len(pop.pf_idx))])
+            if pop.visto_ms[v] <= t - self.HISTORICO_MINIMO_MS and v not in evitar and v not in em_uso:
+                return v
+        return -1
+
+    def _dormente(self, t: int, papel: int) -> int:
+        """A dormente pronta há mais tempo; abre outra no lugar (pronta semanas depois)."""
+        self._semear(t)
+        fila = self.dormentes[papel]
+        conta = heapq.heappop(fila)[1] if fila and fila[0][0] <= t else -1
+        self._abrir_dormente(t, papel)
+        return conta
+
+    def _semear(self, t: int) -> None:
+        """No primeiro uso: as dormentes abertas antes do início ficam prontas ao longo do período (no máximo
+        uma dormência, 35 dias); a atividade de fachada anterior ao início não existe para o sistema."""
+        n, self._dormentes_iniciais = self._dormentes_iniciais, 0
+        for i in range(n):
+            pronta = t + int(self.rng.uniform(min(1.0, self._janela_inicial_dias / 2), self._janela_inicial_dias) * DIA)
+            self._abrir_dormente(t, SAQUE if i % 8 == 7 else LARANJA, pronta)
+
+    def _abrir_dormente(self, t: int, papel: int, pronta: int | None = None) -> None:
+        rng, pop = self.rng, self.pop
+        conta = pop.nova_conta(papel)
+        if pronta is None or pronta <= t:
+            pronta = t + int(rng.uniform(*self.DORMENCIA_DIAS) * DIA)
+        # Atividade de fachada até ficar pronta: Pix pequenos de conhecidos e compras no comércio.
+        for instante in np.sort(rng.integers(t, pronta, int(rng.integers(2, 6)))).tolist():
+            if rng.random() < 0.6:
+                pagador = self.vitima(instante)
+                cent = int(np.clip(np.exp(rng.normal(np.log(40), 0.8)), 1, 300) * 100)
+                self._acc.add(instante, pagador, conta, cent, DICT, APP, vitima=False)
+            else:
+                loja = int(pop.comerciantes[rng.choice(len(pop.comerciantes), p=pop.peso_comerciante)])
+                cent = int(np.clip(np.exp(rng.normal(np.log(30), 0.7)), 1, 300) * 100)
+                self._acc.add(instante, conta, loja, cent, QRDN, APP, txid=int(rng.integers(26, 36)), vitima=False)
+        heapq.heappush(self.dormentes[papel], (pronta, conta))
+
+    def laranja(self, t: int, p_nova: float = 0.45, evitar: tuple = ()) -> int:
+        return self._conta_golpe(self.laranjas, t, p_nova, LARANJA, 18.0, evitar)
 
     def vitima(self, t: int) -> int:
         pop = self.pop
@@ -92,12 +197,14 @@ class Golpes:
 
     # Tipologias ---------------------------------------------------------------------------------
     def gerar(self, nome: str, t: int, acc: Acumulador) -> None:
+        self._acc = acc  # a atividade de fachada das dormentes entra no mesmo lote
         getattr(self, nome)(t, acc)
 
     def falso_parente(self, t: int, acc: Acumulador) -> None:
         """Um 'parente' num número novo pede dinheiro: 1 ou 2 Pix redondos para uma chave recém-criada."""
         rng, cod = self.rng, CODIGO["falso_parente"]
-        vitima, mula, canal = self.vitima(t), self.laranja(t, p_nova=0.7), self._canal()
+        vitima = self.vitima(t)
+        mula, canal = self.laranja(t, p_nova=0.7, evitar=(vitima,)), self._canal()
         for _ in range(1 if rng.random() < 0.7 else 2):
             if rng.random() < 0.85:
                 cent = int(rng.choice(_VALORES_REDONDOS, p=_PESO_REDONDOS))
@@ -110,10 +217,10 @@ class Golpes:
         """'Central do banco' convence a vítima a transferir para uma 'conta segura': vários Pix grandes."""
         rng, cod = self.rng, CODIGO["falsa_central"]
         vitima, canal = self.vitima(t), self._canal()
-        mula = self.laranja(t)
+        mula = self.laranja(t, evitar=(vitima,))
         for _ in range(int(rng.integers(2, 6))):
             if rng.random() < 0.2:
-                mula = self.laranja(t)
+                mula = self.laranja(t, evitar=(vitima,))
             cent = int(np.clip(np.exp(rng.normal(np.log(2500), 0.6)), 500, 15_000) * 100)
             forma = DICT if rng.random() < 0.8 else MANU
             acc.add(t, vitima, mula, cent, forma, canal, chave=forma == DICT, tip=cod)
@@ -128,9 +235,9 @@ class Golpes:
         partes = rng.dirichlet(np.full(n, 2.0)) * total
         usadas: set[int] = set()
         for valor in partes:
-            mula = self.laranja(t, p_nova=0.6)
+            mula = self.laranja(t, p_nova=0.6, evitar=(vitima,))
             while mula in usadas:
-                mula = self.laranja(t, p_nova=1.0)
+                mula = self.laranja(t, p_nova=1.0, evitar=(vitima,))
             usadas.add(mula)
             acc.add(t, vitima, mula, int(max(valor, 10) * 100), DICT, APP, tip=cod)
             t += self._gap(4, 20)
@@ -139,7 +246,7 @@ class Golpes:
         """Credencial roubada num aparelho novo: Pix colados no teto de R$ 200 até o teto diário de R$ 1.000."""
         rng, cod = self.rng, CODIGO["account_takeover"]
         vitima, disp_id = self.vitima(t), int(rng.integers(0, 2**63))
-        mulas = [self.laranja(t) for _ in range(2)]
+        mulas = [self.laranja(t, evitar=(vitima,)) for _ in range(2)]
         for _ in range(int(rng.integers(2, 6))):
             u = rng.random()
             cent = (
@@ -165,13 +272,13 @@ class Golpes:
         vistas: set[int] = set()
         for instante in instantes.tolist():
             vitima = self.vitima(instante)
-            while vitima in vistas:
+            while vitima in vistas or vitima == mula:  # uma laranja alugada não paga a si mesma
                 vitima = self.vitima(instante)
             vistas.add(vitima)
             cent = int(np.clip(np.exp(rng.normal(np.log(150), 0.7)), 20, 1500) * 100)
             recebido += cent
             acc.add(instante, vitima, mula, cent, DICT, self._canal(), tip=cod)
-        saque = self._conta_golpe(self.saques, t, 0.5, SAQUE, 24.0)
+        saque = self._conta_golpe(self.saques, t, 0.5, SAQUE, 24.0, evitar=(mula,))
         t_repasse = int(instantes[-1]) + self._gap(8, 60)
         partes = int(rng.integers(1, 4))
         for _ in range(partes):
@@ -192,6 +299,7 @@ class Golpes:
                 int(rng.integers(26, 36)) if forma == QRDN else (int(rng.integers(1, 26)) if rng.random() < 0.5 else 0)
             )
             cent = int(np.exp(rng.normal(np.log(60), 0.8)) * 100)
-            acc.add(
-                instante, self.vitima(instante), golpista, cent, forma, self._canal(), CADASTRADO, txid=txid, tip=cod
-            )
+            pagador = self.vitima(instante)
+            while pagador == golpista:  # laranja alugada: o dono não paga a si mesmo
+                pagador = self.vitima(instante)
+            acc.add(instante, pagador, golpista, cent, forma, self._canal(), CADASTRADO, txid=txid, tip=cod)

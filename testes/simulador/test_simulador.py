@@ -18,7 +18,7 @@ from processamento.contrato import (
     validar_med,
     validar_transacao,
 )
-from simulador import DEFEITOS, TIPOLOGIAS, Parametros, escrever_arquivos, gerar
+from simulador import DEFEITOS, TIPOLOGIAS, Parametros, escrever_arquivos, gerar, gerar_tudo
 from simulador import identificadores as ids
 from simulador.analise import FUSO, carregar
 
@@ -161,6 +161,8 @@ def test_sequestro_relampago_rajada_noturna_perto_do_limite(dados):
     por_vitima = parte.groupby("pag").agg(
         n=("valor", "size"), total=("valor", "sum"), ini=("ts", "min"), fim=("ts", "max")
     )
+    # A rajada que começa na última hora pode ser cortada pelo fim do período simulado.
+    por_vitima = por_vitima[por_vitima["ini"] < tx["ts"].max() - pd.Timedelta(hours=1)]
     assert (por_vitima["n"] >= 2).all()
     assert ((por_vitima["fim"] - por_vitima["ini"]) <= pd.Timedelta(hours=1)).mean() >= 0.9
     assert por_vitima["total"].between(600, 3000).all()
@@ -188,7 +190,10 @@ def test_falso_parente_primeiro_pix_para_chave_recem_vista(dados):
     recente = parte["idade_chave"] <= pd.Timedelta(hours=6)
     metade = tx["ts"].min() + pd.Timedelta(days=2)  # na 2ª metade, chaves legítimas já foram vistas
     legit = tx[(tx["fraude"] == 0) & tx["chave"].notna() & (tx["ts"] >= metade)]
-    assert recente.mean() >= 0.6
+    # Só a laranja nova (20% das origens, ver Golpes._origem) traz chave recém-vista; alugadas e dormentes
+    # levam a chave que já tinham. O sinal fica mais fraco, mas acima do legítimo no mesmo período.
+    legit_todo = tx[(tx["fraude"] == 0) & tx["chave"].notna()]
+    assert recente.mean() >= 1.5 * (legit_todo["idade_chave"] <= pd.Timedelta(hours=6)).mean()
     assert (legit["idade_chave"] <= pd.Timedelta(hours=6)).mean() <= 0.2
     assert (~parte["hora_local"].between(1, 7)).all()  # de dia (o 2º pedido pode passar da meia-noite)
 
@@ -215,6 +220,59 @@ def test_falso_qrcode_pessoa_fisica_com_volume_de_comerciante(dados):
     ]
     por_3h = qr_pf_legit.groupby(["rec", qr_pf_legit["ts"].dt.floor("3h")])["pag"].nunique()
     assert por_3h.max() < 8
+
+
+def _laranjas_e_historico(p: Parametros) -> pd.DataFrame:
+    """Cada conta que recebeu fraude depois do 3º dia: primeira fraude recebida e primeiro Pix legítimo
+    (como pagadora ou recebedora) antes dela."""
+    lote = gerar_tudo(p)
+    fraude = {e: f == "1" for e, f, _ in (linha.split(",") for linha in lote.gabarito)}
+    linhas = []
+    for texto, t in zip(lote.transacoes, lote.tempos_ms, strict=True):
+        o = json.loads(texto)
+        pag, rec = (f"{o[x]['ispb']}-{o[x]['conta']}" for x in ("pagador", "recebedor"))
+        linhas.append((t, pag, rec, fraude[o["end_to_end_id"]]))
+    df = pd.DataFrame(linhas, columns=["t", "pag", "rec", "fraude"])
+    primeira_fraude = df[df["fraude"]].groupby("rec")["t"].min()
+    legit = df[~df["fraude"]]
+    contas = pd.concat(
+        [legit[["t", "pag"]].rename(columns={"pag": "conta"}), legit[["t", "rec"]].rename(columns={"rec": "conta"})]
+    )
+    primeiro_legit = contas.groupby("conta")["t"].min()
+    inicio = int(p.inicio.timestamp() * 1000)
+    r = pd.DataFrame({"primeira_fraude": primeira_fraude})
+    r["primeiro_legit"] = primeiro_legit.reindex(r.index)
+    return r[r["primeira_fraude"] >= inicio + 3 * 86_400_000]
+
+
+MULAS = Parametros(semente=5, clientes=2000, dias=7, taxa_fraude=0.02)
+
+
+def test_laranjas_todas_novas_sem_historico_antes_da_fraude():
+    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=0.0))
+    assert len(r) >= 30
+    assert not (r["primeiro_legit"] < r["primeira_fraude"]).any()  # o comportamento de antes: conta nova
+
+
+def test_laranjas_alugadas_tem_historico_legitimo_antes_da_fraude():
+    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=1.0, fracao_laranja_dormente=0.0))
+    assert len(r) >= 30
+    um_dia_antes = r["primeiro_legit"] <= r["primeira_fraude"] - 86_400_000
+    assert um_dia_antes.mean() >= 0.95, um_dia_antes.mean()
+
+
+def test_laranjas_dormentes_tem_atividade_antes_da_fraude():
+    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=1.0))
+    assert len(r) >= 30
+    antes = r["primeiro_legit"] < r["primeira_fraude"]
+    assert antes.mean() >= 0.9, antes.mean()
+    idade_dias = (r["primeira_fraude"] - r["primeiro_legit"])[antes] / 86_400_000
+    assert idade_dias.median() >= 1.0
+
+
+def test_fracoes_de_laranja_invalidas():
+    with pytest.raises(ValueError, match="fracao_laranja"):
+        Parametros(fracao_laranja_alugada=0.8, fracao_laranja_dormente=0.3)
 
 
 def test_abuso_med_e_contestacao_de_pix_legitimo(dados):
