@@ -11,15 +11,13 @@ A latência usa só timestamps do Kafka: o do Pix (hora do produtor) e o da deci
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown
+from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
 
 CHAVE = b"chave-do-benchmark-com-32-caracteres"
 AQUECIMENTO_S = 8
@@ -43,17 +41,8 @@ def medir_desenho(spark, cfg, tps: float, duracao_s: float, escrita_sincrona: bo
 
     consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, escrita_sincrona=escrita_sincrona)
     time.sleep(5)  # a consulta sobe antes do tráfego
-    # O produtor roda noutro processo, como o sistema de pagamentos de um banco: no mesmo processo ele disputaria
-    # o GIL com o foreachBatch.
-    comando = [
-        sys.executable, "-m", "plataforma.cli",
-        f"-Dkafka_bootstrap={cfg.kafka_bootstrap}", f"-Dtopico_transacoes={cfg.topico_transacoes}",
-        f"-Dtopico_med={cfg.topico_med}", f"-Dtopico_decisoes={cfg.topico_decisoes}",
-        "simular", "--kafka", "--tps", f"{tps:g}", "--duracao", f"{duracao_s:g}", "--clientes", "5000",
-        "--semente", "12",
-    ]  # fmt: skip
     inicio_ms = time.time() * 1000
-    subprocess.run(comando, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trafego_ao_vivo(cfg, tps, duracao_s)
     time.sleep(5)
     progresso = [p for p in consulta.recentProgress if p["numInputRows"] > 0]
     consulta.stop()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plataforma.config import RAIZ_PROJETO
+from plataforma.config import RAIZ_PROJETO, Configuracao
+from plataforma.erros import ErroDeAmbiente
 
 DOC = RAIZ_PROJETO / "docs" / "benchmarks.md"
 
@@ -55,3 +58,21 @@ def gravar_secao(titulo: str, corpo: str, documento: Path = DOC) -> None:
     if not trocas:
         texto = texto.rstrip("\n") + "\n\n" + secao
     documento.write_text(texto.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def trafego_ao_vivo(cfg: Configuracao, tps: float, duracao_s: float, clientes: int = 5_000, semente: int = 12) -> None:
+    """``detector-pix simular --kafka --tps`` noutro processo, até terminar; falha com o stderr do simulador.
+
+    Noutro processo, como o sistema de pagamentos de um banco: no mesmo processo o gerador disputaria o GIL com o
+    ``foreachBatch`` e a latência medida seria a do gerador, não a do pipeline.
+    """
+    comando = [
+        sys.executable, "-m", "plataforma.cli",
+        *(f"-D{campo}={getattr(cfg, campo)}" for campo in ("kafka_bootstrap", "topico_transacoes", "topico_med",
+                                                            "topico_decisoes")),
+        "simular", "--kafka", "--tps", f"{tps:g}", "--duracao", f"{duracao_s:g}", "--clientes", str(clientes),
+        "--semente", str(semente),
+    ]  # fmt: skip
+    produtor = subprocess.run(comando, capture_output=True, text=True)
+    if produtor.returncode != 0:
+        raise ErroDeAmbiente(f"Simulador ao vivo falhou (código {produtor.returncode}): {produtor.stderr[-2000:]}")

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
 from plataforma.cli import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
-from plataforma.erros import ErroDeAmbiente
 from plataforma.kafka_local import BrokerKafkaLocal
 
 ETAPAS = 8
@@ -88,6 +85,7 @@ def _ao_vivo(cfg: Configuracao) -> float:
     """A consulta de decisão contínua (a mesma do notebook) com tráfego ao vivo de outro processo."""
     from machine_learning.pontuacao import iniciar_pontuacao
     from monitoramento.metricas import MetricasDaPontuacao
+    from plataforma.benchmarks import trafego_ao_vivo
     from plataforma.spark import obter_spark
     from processamento.pseudonimizacao import obter_chave
 
@@ -95,16 +93,8 @@ def _ao_vivo(cfg: Configuracao) -> float:
     consulta, pontuador = iniciar_pontuacao(spark, cfg, obter_chave(cfg), metricas=MetricasDaPontuacao(cfg))
     try:
         time.sleep(3)
-        comando = [
-            sys.executable, "-m", "plataforma.cli", f"-Dkafka_bootstrap={cfg.kafka_bootstrap}",
-            f"-Dtopico_transacoes={cfg.topico_transacoes}", f"-Dtopico_med={cfg.topico_med}",
-            f"-Dtopico_decisoes={cfg.topico_decisoes}", "simular", "--kafka", "--tps", str(TPS_AO_VIVO),
-            "--duracao", str(SEGUNDOS_AO_VIVO), "--clientes", "2000", "--semente", "99",
-        ]  # fmt: skip
         inicio_ms = time.time() * 1000
-        produtor = subprocess.run(comando, capture_output=True, text=True)
-        if produtor.returncode != 0:
-            raise ErroDeAmbiente(f"Simulador ao vivo falhou (código {produtor.returncode}): {produtor.stderr[-2000:]}")
+        trafego_ao_vivo(cfg, TPS_AO_VIVO, SEGUNDOS_AO_VIVO, clientes=2_000, semente=99)
         time.sleep(3)
     finally:
         consulta.stop()

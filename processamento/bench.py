@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown
+from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
 from processamento.features import MotorDeFeatures
 
 INICIO = pd.Timestamp("2026-11-02T12:00:00Z")
@@ -181,17 +179,8 @@ def medir_pipeline(spark, cfg, backlog: int, tps: float, duracao_s: float) -> di
     ao_vivo = cfg.com(intervalo_trigger="1 seconds")
     ingestao = iniciar_ingestao(spark, ao_vivo, ao_vivo.topico_transacoes, tabela(ao_vivo, "bronze_transacoes"))
     transacoes, med, processador = iniciar_processamento(spark, ao_vivo, chave)
-    # O produtor roda noutro processo, como o Kafka de um banco: no mesmo processo ele disputaria o GIL com o
-    # foreachBatch e a latência medida seria a do benchmark, não a do pipeline.
-    comando = [
-        sys.executable, "-m", "plataforma.cli",
-        f"-Dkafka_bootstrap={ao_vivo.kafka_bootstrap}", f"-Dtopico_transacoes={ao_vivo.topico_transacoes}",
-        f"-Dtopico_med={ao_vivo.topico_med}", f"-Dtopico_decisoes={ao_vivo.topico_decisoes}",
-        "simular", "--kafka", "--tps", f"{tps:g}", "--duracao", f"{duracao_s:g}", "--clientes", "5000",
-        "--semente", "12",
-    ]  # fmt: skip
     marco = time.time()
-    subprocess.run(comando, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trafego_ao_vivo(ao_vivo, tps, duracao_s)
     time.sleep(15)  # deixa os últimos lotes chegarem à gold
     for consulta in (ingestao, transacoes, med):
         consulta.stop()

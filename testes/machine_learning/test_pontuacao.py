@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +27,7 @@ from simulador import Parametros, gerar_tudo, produzir_mensagens
 from testes.machine_learning.test_treino import DIVISAO
 from testes.machine_learning.test_treino import PARAMETROS as PARAMETROS_TREINO
 from testes.processamento.test_pipeline import CHAVE, cfg_isolada
+from testes.processos import executar_em_processo
 
 pytestmark = pytest.mark.integracao
 
@@ -186,14 +186,7 @@ def test_sigkill_na_pontuacao_e_reinicio_sem_perder_nem_duplicar_decisoes(
 
 
 def _processo_do_notebook(cfg: Configuracao, saida: Path, *extras: str) -> subprocess.Popen:
-    ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": CHAVE.decode()}
-    for campo in (
-        "dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes",
-        "max_offsets_por_trigger", "intervalo_escrita_decisoes_s",
-    ):  # fmt: skip
-        ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
-    ambiente["DETECTOR_PIX_PUSHGATEWAY_URL"] = ""
-    comando = [sys.executable, "-m", "plataforma.cli", "executar", "modelo", "--modo", "pontuar", *extras]
-    with saida.open("ab") as log:
-        # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
-        return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    campos = ("max_offsets_por_trigger", "intervalo_escrita_decisoes_s", "pushgateway_url")
+    return executar_em_processo(
+        cfg.com(pushgateway_url=""), saida, ["modelo", "--modo", "pontuar", *extras], campos, CHAVE
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,21 +19,14 @@ from processamento.conciliacao import conciliar
 from processamento.pipeline import CONSULTA_TRANSACOES
 from simulador import Parametros
 from testes.processamento.test_pipeline import CHAVE, cfg_isolada, ingerir, produzir_simulacao
+from testes.processos import executar_em_processo
 
 pytestmark = pytest.mark.integracao
 
 
 def _processo(cfg: Configuracao, saida: Path, *extras: str) -> subprocess.Popen:
-    ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": CHAVE.decode()}
-    for campo in (
-        "dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes",
-        "max_arquivos_por_trigger", "intervalo_trigger",
-    ):  # fmt: skip
-        ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
-    comando = [sys.executable, "-m", "plataforma.cli", "executar", "processamento", *extras]
-    with saida.open("ab") as log:
-        # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
-        return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    campos = ("max_arquivos_por_trigger", "intervalo_trigger")
+    return executar_em_processo(cfg, saida, ["processamento", *extras], campos, CHAVE)
 
 
 def test_sigkill_no_meio_do_stream_e_reinicio_exatamente_uma_vez(

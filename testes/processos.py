@@ -1,0 +1,26 @@
+"""Um notebook rodando noutro processo, como um job: para os testes de queda (SIGKILL no grupo todo)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from plataforma.config import Configuracao
+
+CAMPOS_ISOLADOS = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes")
+
+
+def executar_em_processo(
+    cfg: Configuracao, saida: Path, argumentos: Sequence[str], campos: Sequence[str], chave: bytes
+) -> subprocess.Popen:
+    """``detector-pix executar <argumentos>`` com os ``campos`` da configuração do teste no ambiente."""
+    ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": chave.decode()}
+    for campo in (*CAMPOS_ISOLADOS, *campos):
+        ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
+    comando = [sys.executable, "-m", "plataforma.cli", "executar", *argumentos]
+    with saida.open("ab") as log:
+        # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
+        return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
