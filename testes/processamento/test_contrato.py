@@ -205,7 +205,25 @@ def test_exemplos_do_documento_do_contrato_sao_validos():
 
     texto = (Path(__file__).resolve().parents[2] / "docs" / "contrato_de_dados.md").read_text(encoding="utf-8")
     exemplos = re.findall(r"```json\n(.*?)\n```", texto, re.S)
-    assert len(exemplos) == 4
+    decisoes = [e for e in exemplos if '"decisao"' in e]
+    assert len(exemplos) - len(decisoes) == 4 and len(decisoes) == 1
     for exemplo in exemplos:
+        if exemplo in decisoes:
+            continue
         validar = c.validar_med if "data_hora_notificacao" in exemplo else c.validar_transacao
         assert validar(exemplo) == [], exemplo
+    # O exemplo de pix.decisoes tem exatamente os campos que a pontuação publica.
+    import json
+
+    import pandas as pd
+
+    from machine_learning.pontuacao import mensagens_kafka
+
+    agora = pd.Timestamp.now(tz="UTC")
+    linha = pd.DataFrame(
+        {
+            "end_to_end_id": ["E1"], "decisao": ["APROVAR"], "score": [0.1], "motivos": [[]], "versao_modelo": ["1"],
+            "data_hora": [agora], "timestamp_kafka": [agora], "data_hora_decisao": [agora],
+        }
+    )  # fmt: skip
+    assert list(json.loads(decisoes[0])) == list(json.loads(mensagens_kafka(linha)[0]))
