@@ -149,8 +149,12 @@ class EscritorDeDecisoes:
     """Grava as decisões na ``gold_decisoes`` em segundo plano, sem perder nenhuma numa queda.
 
     Cada lote vira um arquivo de pendência (parquet, gravado e renomeado: atômico) antes de o lote terminar;
-    ``descarregar`` junta as pendências num só commit Delta com ``txnVersion`` = maior lote, e só então as
-    apaga. Um lote já gravado e refeito tem versão <= à última, e o Delta o ignora.
+    ``descarregar`` junta as pendências num só commit Delta com ``txnVersion`` = maior lote, anota esse lote em
+    ``gravado_ate`` e só então apaga os arquivos. Um lote refeito depois de gravado (o Spark refaz o último lote
+    não confirmado no checkpoint) tem número <= ``gravado_ate``: a pendência é descartada, não regravada. Sem
+    essa anotação, um lote refeito que viesse junto com um lote novo entraria de novo, porque a versão do
+    commit seria a do lote novo. Uma queda entre o commit e a anotação deixa os mesmos arquivos, e o mesmo
+    ``txnVersion`` o Delta ignora.
     """
 
     def __init__(self, spark: SparkSession, cfg: Configuracao) -> None:
@@ -159,6 +163,7 @@ class EscritorDeDecisoes:
         self.checkpoint = Path(checkpoint(cfg, CONSULTA))
         self.pasta = self.checkpoint / "pendentes"
         self.pasta.mkdir(parents=True, exist_ok=True)
+        self.marca = self.pasta / "gravado_ate"
         self._trava = threading.Lock()
         self.linhas_gravadas = 0
 
@@ -188,7 +193,13 @@ class EscritorDeDecisoes:
     def descarregar(self) -> int:
         """Grava todas as pendências num commit; devolve as linhas gravadas (0 se nada havia ou já estava lá)."""
         with self._trava:
-            arquivos = self.pendentes()
+            gravado_ate = int(self.marca.read_text()) if self.marca.exists() else -1
+            arquivos = []
+            for arquivo in self.pendentes():
+                if int(arquivo.stem) <= gravado_ate:
+                    arquivo.unlink()  # lote refeito que já está na tabela
+                else:
+                    arquivos.append(arquivo)
             if not arquivos:
                 return 0
             partes = [pd.read_parquet(a) for a in arquivos]
@@ -201,6 +212,9 @@ class EscritorDeDecisoes:
                     juntas[coluna] = pd.to_datetime(juntas[coluna], utc=True)
                 df = self.spark.createDataFrame(juntas[ESQUEMA_DECISOES.fieldNames()], ESQUEMA_DECISOES)
                 self.destino.anexar(df.withColumn("data", F.to_date("data_hora")), self.id_app, versao, "data")
+            temporario = self.marca.with_suffix(".tmp")
+            temporario.write_text(str(versao))
+            os.replace(temporario, self.marca)
             for arquivo in arquivos:
                 arquivo.unlink()
             gravadas = 0 if juntas is None else len(juntas)

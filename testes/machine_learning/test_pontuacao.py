@@ -142,11 +142,13 @@ def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cf
     reinicio = EscritorDeDecisoes(spark, cfg)
     assert reinicio.descarregar() == 7
     assert not reinicio.pendentes()
-    # O Spark refaz o lote 1 (não confirmado no checkpoint): mesma pendência, versão já gravada, nada duplica.
+    # O Spark refaz o lote 1 (gravado na tabela, mas não confirmado no checkpoint) e segue para o lote 2; os dois
+    # descarregam juntos, com a versão do lote 2: o lote 1 refeito não pode entrar de novo.
     reinicio.registrar(1, decisoes(1, 4))
-    reinicio.descarregar()
+    reinicio.registrar(2, decisoes(2, 5))
+    assert reinicio.descarregar() == 5
     gold = tabela(cfg, "gold_decisoes").ler(spark)
-    assert gold.count() == 7 and gold.select("end_to_end_id").distinct().count() == 7
+    assert gold.count() == 12 and gold.select("end_to_end_id").distinct().count() == 12
     assert str(checkpoint(cfg, CONSULTA)) in str(reinicio.pasta)
 
 
