@@ -499,6 +499,9 @@ def iniciar_pontuacao(
     escrita_sincrona: bool = False,
 ) -> tuple[StreamingQuery, ProcessadorDeDecisoes]:
     """Inicia a consulta de decisão sobre ``topico_transacoes``. Depois de parar, chame ``encerrar()``."""
+    from plataforma.mlflow_local import configurar_mlflow
+
+    configurar_mlflow(cfg)  # o alias champion vem do registro da configuração, nunca de um ./mlflow.db implícito
     processador = ProcessadorDeDecisoes(spark, cfg, chave, metricas, escrita_sincrona=escrita_sincrona)
     processador.iniciar_tarefas()
     escritor = (
