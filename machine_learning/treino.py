@@ -77,13 +77,37 @@ def calcular_features(
     return features_de_pandas(transacoes, marcas, parametros)
 
 
+# Razões calculadas das features do motor, só no modelo: a entrada recente do recebedor contra o ritmo habitual
+# da própria conta (uma conta "alugada" é antiga, mas recebe num surto o que nunca recebeu).
+DERIVADAS = ("rec_taxa_dia", "rec_surto_1h", "rec_surto_24h", "rec_fracao_med", "pag_taxa_dia", "pag_surto_1h")
+
 # Modelos registrados antes de ``rec_qtd_historico`` existir guardam implicitamente estas colunas.
 COLUNAS_FEATURES_V1 = tuple(c for c in COLUNAS_FEATURES if c != "rec_qtd_historico")
 
 
 def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.DataFrame:
-    """As colunas do modelo (padrão: ``COLUNAS_FEATURES``) em float64 (booleanos viram 0/1; vazio continua NaN)."""
-    return features[list(colunas or COLUNAS_FEATURES)].astype("float64")
+    """As colunas do modelo (padrão: ``COLUNAS_FEATURES`` + ``DERIVADAS``) em float64 (booleanos viram 0/1)."""
+    colunas = list(colunas or (*COLUNAS_FEATURES, *DERIVADAS))
+    base = features[[c for c in colunas if c not in DERIVADAS]].astype("float64")
+    if any(c in DERIVADAS for c in colunas):
+        f = features
+        dias = np.maximum(f["rec_idade_conta_s"].astype("float64") / 86_400, 1.0)
+        taxa_rec = f["rec_qtd_historico"].astype("float64") / dias
+        dias_pag = np.maximum(f["pag_idade_conta_s"].astype("float64") / 86_400, 1.0)
+        taxa_pag = f["pag_qtd_historico"].astype("float64") / dias_pag
+        derivadas = pd.DataFrame(
+            {
+                "rec_taxa_dia": taxa_rec,
+                "rec_surto_1h": f["rec_pagadores_distintos_1h"] / (taxa_rec / 24 + 0.1),
+                "rec_surto_24h": f["rec_pagadores_distintos_24h"] / (taxa_rec + 0.5),
+                "rec_fracao_med": f["rec_qtd_med"] / np.maximum(f["rec_qtd_historico"], 1),
+                "pag_taxa_dia": taxa_pag,
+                "pag_surto_1h": f["pag_qtd_1h"] / (taxa_pag / 24 + 0.1),
+            },
+            index=features.index,
+        )
+        base = pd.concat([base, derivadas[[c for c in colunas if c in DERIVADAS]]], axis=1)[colunas]
+    return base
 
 
 def _log_com_sinal(x: np.ndarray) -> np.ndarray:
@@ -160,7 +184,7 @@ class ModeloFraudePix(_BaseModelo):
         self.estimador = estimador
         self.limiares = limiares
         self.candidato = candidato
-        self.colunas = tuple(COLUNAS_FEATURES)  # as do treino: uma feature nova não quebra um modelo antigo
+        self.colunas = (*COLUNAS_FEATURES, *DERIVADAS)  # as do treino: feature nova não quebra modelo antigo
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
         colunas = getattr(self, "colunas", COLUNAS_FEATURES_V1)
