@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,3 +26,15 @@ def executar_em_processo(
     with saida.open("ab") as log:
         # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
         return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def derrubar_depois_de(processo: subprocess.Popen, estado: Path, lotes: int, saida: Path) -> int:
+    """Espera ``lotes`` logs de estado gravados e manda SIGKILL ao grupo; devolve quantos logs havia na queda."""
+    limite = time.monotonic() + 240
+    while len(list(estado.glob("log-*.npz"))) < lotes:
+        assert processo.poll() is None, saida.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < limite, f"o stream não gravou {lotes} lotes em 240 s"
+        time.sleep(0.2)
+    os.killpg(processo.pid, signal.SIGKILL)
+    processo.wait(30)
+    return len(list(estado.glob("log-*.npz")))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 import uuid
@@ -27,7 +25,7 @@ from simulador import Parametros, gerar_tudo, produzir_mensagens
 from testes.machine_learning.test_treino import DIVISAO
 from testes.machine_learning.test_treino import PARAMETROS as PARAMETROS_TREINO
 from testes.processamento.test_pipeline import CHAVE, cfg_isolada
-from testes.processos import executar_em_processo
+from testes.processos import derrubar_depois_de, executar_em_processo
 
 pytestmark = pytest.mark.integracao
 
@@ -169,14 +167,8 @@ def test_sigkill_na_pontuacao_e_reinicio_sem_perder_nem_duplicar_decisoes(
     estado = Path(checkpoint(cfg, CONSULTA)) / "estado"
     log = tmp_path / "pontuacao.log"
     processo = _processo_do_notebook(cfg, log)
-    limite = time.monotonic() + 240
-    while len(list(estado.glob("log-*.npz"))) < 4:
-        assert processo.poll() is None, log.read_text(errors="replace")[-3000:]
-        assert time.monotonic() < limite, "a pontuação não avançou"
-        time.sleep(0.2)
-    os.killpg(processo.pid, signal.SIGKILL)
-    processo.wait(30)
-    assert len(list(estado.glob("log-*.npz"))) * 40 < len(tudo.transacoes), "a queda precisa ser no meio do stream"
+    lotes_na_queda = derrubar_depois_de(processo, estado, 4, log)
+    assert lotes_na_queda * 40 < len(tudo.transacoes), "a queda precisa ser no meio do stream"
 
     reinicio = _processo_do_notebook(cfg, log, "--disponivel")
     assert reinicio.wait(300) == 0, log.read_text(errors="replace")[-3000:]

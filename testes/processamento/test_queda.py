@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from processamento.conciliacao import conciliar
 from processamento.pipeline import CONSULTA_TRANSACOES
 from simulador import Parametros
 from testes.processamento.test_pipeline import CHAVE, cfg_isolada, ingerir, produzir_simulacao
-from testes.processos import executar_em_processo
+from testes.processos import derrubar_depois_de, executar_em_processo
 
 pytestmark = pytest.mark.integracao
 
@@ -43,14 +40,7 @@ def test_sigkill_no_meio_do_stream_e_reinicio_exatamente_uma_vez(
     estado = Path(checkpoint(cfg, CONSULTA_TRANSACOES)) / "estado"
     log = tmp_path / "processamento.log"
     processo = _processo(cfg, log)
-    limite = time.monotonic() + 240
-    while len(list(estado.glob("log-*.npz"))) < 3:
-        assert processo.poll() is None, log.read_text(errors="replace")[-3000:]
-        assert time.monotonic() < limite, "o processamento não avançou"
-        time.sleep(0.2)
-    os.killpg(processo.pid, signal.SIGKILL)
-    processo.wait(30)
-    lotes_antes_da_queda = len(list(estado.glob("log-*.npz")))
+    lotes_antes_da_queda = derrubar_depois_de(processo, estado, 3, log)
     assert lotes_antes_da_queda < arquivos_bronze, "a queda precisa acontecer no meio do stream"
 
     reinicio = _processo(cfg, log, "--disponivel")
