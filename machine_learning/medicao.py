@@ -63,7 +63,7 @@ def main() -> None:
     args.add_argument("--fracao-laranja-alugada", type=float, default=Parametros.fracao_laranja_alugada)
     args.add_argument(
         "--fracao-laranja-dormente", type=float, default=Parametros.fracao_laranja_dormente,
-        help="com as duas frações em 0, toda laranja é nova (o simulador de antes, byte a byte)",
+        help="com as duas frações em 0, toda laranja é nova (como no simulador de antes)",
     )  # fmt: skip
     a = args.parse_args()
     inicio = time.monotonic()

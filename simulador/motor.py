@@ -258,7 +258,11 @@ class Motor:
         reais = np.exp(rng.normal(mu, sigma))
         r = rng.random(n)
         reais = np.where(p2p & (r < 0.35), np.maximum(np.round(reais), 1.0), reais)
-        reais = np.where(p2p & (r >= 0.35) & (r < 0.5) & (reais >= 50), np.round(reais, -1), reais)
+        # Centenas redondas também no legítimo (R$ 100, 300, 1.500): sem isso, "valor redondo" vira quase um
+        # marcador de falso parente, o que superestima o sinal (docs/simulador.md).
+        centena = p2p & (r >= 0.35) & (r < 0.43) & (reais >= 100)
+        reais = np.where(centena, np.round(reais, -2), reais)
+        reais = np.where(p2p & ~centena & (r >= 0.35) & (r < 0.5) & (reais >= 50), np.round(reais, -1), reais)
         reais = np.where(destino == FOLHA, np.round(reais), reais)
         cent = np.maximum(np.round(reais * 100), 1).astype(np.int64)
 

@@ -75,7 +75,7 @@ class Golpes:
 
     Não há número público da divisão (a referência não traz; o BCB não publica); os padrões (50% / 30% /
     20%) são uma hipótese declarada, ajustável em ``Parametros``. Com as duas frações em zero, a saída é
-    idêntica, byte a byte, à de antes desta mudança (nenhum sorteio a mais).
+    a de antes desta mudança (nenhum sorteio a mais para a origem).
     """
 
     # Dormência: a conta fica pronta entre 1 e 5 semanas depois de aberta; até lá, 2 a 5 Pix pequenos.
