@@ -389,7 +389,7 @@ class ProcessadorDeDecisoes:
         marcas_df = pd.concat(marcas, ignore_index=True) if marcas else None
         if marcas_df is not None and len(marcas_df):
             self.med_ate = max(self.med_ate, int(marcas_df["lote"].max()))
-        extras = ["timestamp_kafka", "topico", "particao", "offset"]
+        extras = ["forma_iniciacao", "timestamp_kafka", "topico", "particao", "offset"]
         features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas_df)
         if lote % INTERVALO_EXPIRACAO == 0:
             self.motor.expirar()

@@ -32,6 +32,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from machine_learning.decisao import DECISOES, pontuar_regras, por_limiares
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
+from processamento.contrato import FORMAS_INICIACAO
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, ParametrosFeatures
 from processamento.historico import features_de_pandas
 
@@ -42,6 +43,7 @@ PADROES_OPCIONAIS: dict[str, Any] = {
     "recebedor_tipo_pessoa": "PF",
     "chave_hash": None,
     "dispositivo_cadastrado": True,
+    "forma_iniciacao": None,
 }
 CANDIDATOS = ("regras", "logistica", "gbm")
 TAXA_ALERTA = 0.01  # a taxa de alerta das métricas de recall (1% das transações)
@@ -78,23 +80,54 @@ def calcular_features(
 
 
 # Razões calculadas das features do motor, só no modelo: a entrada recente do recebedor contra o ritmo habitual
-# da própria conta (uma conta "alugada" é antiga, mas recebe num surto o que nunca recebeu).
-DERIVADAS = ("rec_taxa_dia", "rec_surto_1h", "rec_surto_24h", "rec_fracao_med", "pag_taxa_dia", "pag_surto_1h")
+# da própria conta (uma conta "alugada" é antiga, mas recebe num surto, e de pagadores novos, o que nunca recebeu).
+DERIVADAS = (
+    "rec_taxa_dia",
+    "rec_surto_1h",
+    "rec_surto_24h",
+    "rec_fracao_med",
+    "pag_taxa_dia",
+    "pag_surto_1h",
+    "rec_fracao_pagadores_novos",
+    "rec_surto_novos_24h",
+)
 
-# Modelos registrados antes de ``rec_qtd_historico`` existir guardam implicitamente estas colunas.
-COLUNAS_FEATURES_V1 = tuple(c for c in COLUNAS_FEATURES if c != "rec_qtd_historico")
+# Contexto da própria transação (sem estado): como foi iniciada e quem são as partes. Falso QR code é QR pago a uma
+# pessoa física; falsa central e falso parente pagam pessoa física por chave.
+CONTEXTO = ("pagador_pj", "recebedor_pj", *(f"forma_{f.lower()}" for f in FORMAS_INICIACAO))
+
+COLUNAS_MODELO = (*COLUNAS_FEATURES, *CONTEXTO, *DERIVADAS)
+# Modelos registrados antes de ``rec_qtd_historico`` existir não guardam as colunas: eram estas, do motor de então.
+COLUNAS_FEATURES_V1 = (
+    "pag_qtd_10min", "pag_qtd_1h", "pag_qtd_24h", "pag_soma_10min", "pag_soma_1h", "pag_soma_24h",
+    "pag_qtd_historico", "pag_valor_zscore", "pag_valor_razao_media", "pag_segundos_desde_anterior",
+    "pag_idade_conta_s", "primeiro_pagamento_ao_recebedor", "rec_pagadores_distintos_1h",
+    "rec_pagadores_distintos_24h", "rec_idade_conta_s", "chave_idade_s", "noturno", "noturno_acumulado",
+    "excede_limite_noturno", "dispositivo_nao_cadastrado", "nao_cadastrado_acumulado_dia",
+    "excede_limite_dispositivo", "rec_marcada_fraude", "rec_qtd_med",
+)  # fmt: skip
+# O que o modelo servido recebe (assinatura no MLflow): as features do motor e as colunas da transação de onde
+# saem o contexto e as razões. A gold_features e o stream de decisão têm todas.
+ENTRADA_DO_MODELO = (
+    *COLUNAS_FEATURES, "valor", "pagador_tipo_pessoa", "recebedor_tipo_pessoa", "forma_iniciacao",
+)  # fmt: skip
 
 
 def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.DataFrame:
-    """As colunas do modelo (padrão: ``COLUNAS_FEATURES`` + ``DERIVADAS``) em float64 (booleanos viram 0/1)."""
-    colunas = list(colunas or (*COLUNAS_FEATURES, *DERIVADAS))
-    base = features[[c for c in colunas if c not in DERIVADAS]].astype("float64")
+    """As colunas do modelo (padrão: ``COLUNAS_MODELO``) em float64 (booleanos viram 0/1)."""
+    colunas = list(colunas or COLUNAS_MODELO)
+    base = features[[c for c in colunas if c not in DERIVADAS and c not in CONTEXTO]].astype("float64")
+    if any(c in CONTEXTO for c in colunas):
+        base = pd.concat([base, _contexto(features)[[c for c in colunas if c in CONTEXTO]]], axis=1)[
+            [c for c in colunas if c not in DERIVADAS]
+        ]
     if any(c in DERIVADAS for c in colunas):
         f = features
         dias = np.maximum(f["rec_idade_conta_s"].astype("float64") / 86_400, 1.0)
         taxa_rec = f["rec_qtd_historico"].astype("float64") / dias
         dias_pag = np.maximum(f["pag_idade_conta_s"].astype("float64") / 86_400, 1.0)
         taxa_pag = f["pag_qtd_historico"].astype("float64") / dias_pag
+        fracao_novos = f["rec_qtd_pagadores_novos"] / np.maximum(f["rec_qtd_historico"], 1)
         derivadas = pd.DataFrame(
             {
                 "rec_taxa_dia": taxa_rec,
@@ -103,11 +136,25 @@ def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.D
                 "rec_fracao_med": f["rec_qtd_med"] / np.maximum(f["rec_qtd_historico"], 1),
                 "pag_taxa_dia": taxa_pag,
                 "pag_surto_1h": f["pag_qtd_1h"] / (taxa_pag / 24 + 0.1),
+                "rec_fracao_pagadores_novos": fracao_novos,
+                "rec_surto_novos_24h": f["rec_pagadores_novos_24h"] / (fracao_novos * taxa_rec + 0.5),
             },
             index=features.index,
         )
         base = pd.concat([base, derivadas[[c for c in colunas if c in DERIVADAS]]], axis=1)[colunas]
     return base
+
+
+def _contexto(f: pd.DataFrame) -> pd.DataFrame:
+    """Colunas de ``CONTEXTO``; ``forma_iniciacao`` ausente (tabela de treino sem ela) zera as formas."""
+    forma = f["forma_iniciacao"] if "forma_iniciacao" in f else pd.Series(None, index=f.index, dtype=object)
+    colunas = {
+        "pagador_pj": (f["pagador_tipo_pessoa"] == "PJ").to_numpy(np.float64),
+        "recebedor_pj": (f["recebedor_tipo_pessoa"] == "PJ").to_numpy(np.float64),
+    }
+    for nome in FORMAS_INICIACAO:
+        colunas[f"forma_{nome.lower()}"] = (forma == nome).to_numpy(np.float64)
+    return pd.DataFrame(colunas, index=f.index)
 
 
 def _log_com_sinal(x: np.ndarray) -> np.ndarray:
@@ -184,7 +231,7 @@ class ModeloFraudePix(_BaseModelo):
         self.estimador = estimador
         self.limiares = limiares
         self.candidato = candidato
-        self.colunas = (*COLUNAS_FEATURES, *DERIVADAS)  # as do treino: feature nova não quebra modelo antigo
+        self.colunas = COLUNAS_MODELO  # as do treino: feature nova não quebra modelo antigo
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
         colunas = getattr(self, "colunas", COLUNAS_FEATURES_V1)
@@ -357,9 +404,9 @@ def treinar(
         with tempfile.TemporaryDirectory() as pasta:
             _artefatos(Path(pasta), modelos, x_teste, verdade_teste, modelo, score_teste, s_cal, importancia_max_linhas)
             mlflow.log_artifacts(pasta, "avaliacao")
-        exemplo = teste[list(COLUNAS_FEATURES)].dropna().head(5)
+        exemplo = teste[list(ENTRADA_DO_MODELO)].dropna().head(5)
         if exemplo.empty:
-            exemplo = teste[list(COLUNAS_FEATURES)].head(5)
+            exemplo = teste[list(ENTRADA_DO_MODELO)].head(5)
         assinatura = mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo))
         info = mlflow.pyfunc.log_model(
             name="modelo",
@@ -400,6 +447,13 @@ def _verdade(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFra
     return base.assign(fraude=fraude.to_numpy().astype(int))
 
 
+def _entrada_do_campeao(campeao: Any, teste: pd.DataFrame) -> pd.DataFrame:
+    """As colunas que a assinatura do champion pede (um champion antigo pede menos que o modelo de agora)."""
+    esquema = campeao.metadata.get_input_schema()
+    nomes = esquema.input_names() if esquema is not None else list(ENTRADA_DO_MODELO)
+    return teste[[c for c in nomes if c in teste.columns]]
+
+
 def _promover(cfg: Configuracao, versao: str, score: np.ndarray, verdade: pd.DataFrame, teste: pd.DataFrame) -> bool:
     """Alias ``challenger`` sempre; ``champion`` só se a AP no mesmo teste superar a do champion atual."""
     import mlflow
@@ -419,7 +473,7 @@ def _promover(cfg: Configuracao, versao: str, score: np.ndarray, verdade: pd.Dat
         ap_atual, promovido, motivo = float("nan"), True, "não havia champion"
     else:
         campeao = mlflow.pyfunc.load_model(f"models:/{nome}@champion")
-        s_atual = campeao.predict(teste[list(COLUNAS_FEATURES)])["score"].to_numpy()
+        s_atual = campeao.predict(_entrada_do_campeao(campeao, teste))["score"].to_numpy()
         ap_atual = float(average_precision_score(y, s_atual)) if y.sum() else 0.0
         promovido = ap_novo > ap_atual
         motivo = f"AP {ap_novo:.4f} {'>' if promovido else '<='} AP do champion v{atual.version} {ap_atual:.4f}"
@@ -561,7 +615,7 @@ def treinar_das_tabelas(
         "tabela_med": med.nome_uc or str(med.caminho),
         "versao_delta_med": versao_delta(spark, med.identificador_sql),
     }
-    transacoes = tx.ler(spark).select(*COLUNAS_ENTRADA).toPandas()
+    transacoes = tx.ler(spark).select(*COLUNAS_ENTRADA, "forma_iniciacao").toPandas()
     notificacoes = med.ler(spark).select(*COLUNAS_MED).toPandas()
     print(f"Treino com {len(transacoes)} transações e {len(notificacoes)} notificações MED ({origem}).")
     return treinar(transacoes, cfg, med=notificacoes, gabarito=gabarito, origem=origem, **opcoes)

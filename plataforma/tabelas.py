@@ -59,12 +59,16 @@ class Tabela:
         versao: int,
         particao: str | None = None,
         propriedades: dict[str, str] | None = None,
+        acrescentar_colunas: bool = False,
     ) -> None:
         """Append idempotente: repetir o mesmo (id_app, versao) depois de uma queda não duplica linhas.
 
-        ``propriedades`` (``delta.*``) valem na criação da tabela.
+        ``propriedades`` (``delta.*``) valem na criação da tabela. ``acrescentar_colunas``: coluna nova no
+        DataFrame entra na tabela (``mergeSchema``), para a gold ganhar features sem recriar a tabela.
         """
         escritor = df.write.format("delta").mode("append").option("txnAppId", id_app).option("txnVersion", str(versao))
+        if acrescentar_colunas:
+            escritor = escritor.option("mergeSchema", "true")
         for chave, valor in (propriedades or {}).items():
             escritor = escritor.option(chave, valor)
         if particao:

@@ -56,6 +56,7 @@ COLUNAS_FEATURES: dict[str, str] = {
     "pag_qtd_historico": "int32",
     "pag_valor_zscore": "float64",
     "pag_valor_razao_media": "float64",
+    "valor_redondo": "bool",
     "pag_segundos_desde_anterior": "float64",
     "pag_idade_conta_s": "float64",
     "primeiro_pagamento_ao_recebedor": "bool",
@@ -64,6 +65,7 @@ COLUNAS_FEATURES: dict[str, str] = {
     "rec_idade_conta_s": "float64",
     "rec_qtd_historico": "int32",
     "chave_idade_s": "float64",
+    "hora_local": "float64",
     "noturno": "bool",
     "noturno_acumulado": "float64",
     "excede_limite_noturno": "bool",
@@ -72,6 +74,9 @@ COLUNAS_FEATURES: dict[str, str] = {
     "excede_limite_dispositivo": "bool",
     "rec_marcada_fraude": "bool",
     "rec_qtd_med": "int32",
+    "rec_valor_zscore": "float64",
+    "rec_qtd_pagadores_novos": "int32",
+    "rec_pagadores_novos_24h": "int32",
 }
 
 
@@ -129,7 +134,11 @@ class MotorDeFeatures:
             "disp_soma": np.zeros(n, np.float64),
             "rec_ring_t": np.full((n, k), VAZIO_T, np.int32),
             "rec_ring_pag": np.zeros((n, k), np.int64),
+            "rec_ring_novo": np.zeros((n, k), np.bool_),
             "rec_n": np.zeros(n, np.int32),
+            "rec_novos_n": np.zeros(n, np.int32),
+            "rec_media": np.zeros(n, np.float64),
+            "rec_m2": np.zeros(n, np.float64),
             "marca_s": np.full(n, SEM_MARCA, np.int64),
             "med_n": np.zeros(n, np.int32),
         }
@@ -278,6 +287,7 @@ class MotorDeFeatures:
         saida["pag_qtd_historico"][linhas] = n_hist
         saida["pag_valor_zscore"][linhas] = np.where(n_hist > 1, (log_v - media) / np.maximum(desvio, 0.25), 0.0)
         saida["pag_valor_razao_media"][linhas] = np.where(n_hist > 0, v / np.maximum(np.expm1(media), 0.01), 1.0)
+        saida["valor_redondo"][linhas] = np.round(v * 100) % 10_000 == 0  # múltiplo de R$ 100
         ultimo = c["pag_ultimo_ms"][pag]
         saida["pag_segundos_desde_anterior"][linhas] = np.where(
             ultimo >= 0, np.maximum(t_ms - ultimo, 0) / 1000.0, np.nan
@@ -288,7 +298,8 @@ class MotorDeFeatures:
         # Primeiro pagamento a este recebedor (entre os k_recebedores mais recentes do pagador).
         conhecidos, uso = c["pag_rec"][pag], c["pag_rec_uso"][pag]
         achado = (conhecidos == h_rec[:, None]) & (uso != VAZIO_T)
-        saida["primeiro_pagamento_ao_recebedor"][linhas] = ~achado.any(1)
+        primeiro_ao_rec = ~achado.any(1)
+        saida["primeiro_pagamento_ao_recebedor"][linhas] = primeiro_ao_rec
 
         # Entrada no recebedor: pagadores distintos (o sinal das contas laranja).
         r_t, r_pag = c["rec_ring_t"][rec], c["rec_ring_pag"][rec]
@@ -299,7 +310,15 @@ class MotorDeFeatures:
             )
         primeiro_rec = c["primeiro_s"][rec]
         saida["rec_idade_conta_s"][linhas] = np.where(primeiro_rec >= 0, np.maximum(t - primeiro_rec, 0), 0.0)
-        saida["rec_qtd_historico"][linhas] = c["rec_n"][rec]
+        n_rec = c["rec_n"][rec]
+        saida["rec_qtd_historico"][linhas] = n_rec
+        saida["rec_qtd_pagadores_novos"][linhas] = c["rec_novos_n"][rec]
+        saida["rec_pagadores_novos_24h"][linhas] = (
+            r_antes & (r_t > agora - JANELAS_RECEBEDOR["24h"]) & c["rec_ring_novo"][rec]
+        ).sum(1)
+        media_rec, m2_rec = c["rec_media"][rec], c["rec_m2"][rec]
+        desvio_rec = np.sqrt(np.where(n_rec > 1, m2_rec / np.maximum(n_rec - 1, 1), 0.0))
+        saida["rec_valor_zscore"][linhas] = np.where(n_rec > 1, (log_v - media_rec) / np.maximum(desvio_rec, 0.25), 0.0)
         com_chave = chave >= 0
         idade_chave = np.full(len(linhas), np.nan)
         if com_chave.any():
@@ -315,6 +334,7 @@ class MotorDeFeatures:
         conta_noite = noturno & pf_pf
         anterior_noite = np.where(c["noite_periodo"][pag] == periodo, c["noite_soma"][pag], 0.0)
         acumulado_noite = np.where(conta_noite, anterior_noite + v, np.where(noturno, anterior_noite, 0.0))
+        saida["hora_local"][linhas] = (local % 86_400) / 3_600
         saida["noturno"][linhas] = noturno
         saida["noturno_acumulado"][linhas] = acumulado_noite
         saida["excede_limite_noturno"][linhas] = conta_noite & (acumulado_noite > p.limite_noturno)
@@ -350,7 +370,14 @@ class MotorDeFeatures:
         vaga_rec = r_t.argmin(1)
         c["rec_ring_t"][rec, vaga_rec] = t
         c["rec_ring_pag"][rec, vaga_rec] = h_pag
-        c["rec_n"][rec] += 1  # num nível, cada conta aparece uma vez: o índice não se repete
+        c["rec_ring_novo"][rec, vaga_rec] = primeiro_ao_rec
+        novo_n_rec = n_rec + 1
+        delta_rec = log_v - media_rec
+        nova_media_rec = media_rec + delta_rec / novo_n_rec
+        c["rec_n"][rec] = novo_n_rec  # num nível, cada conta aparece uma vez: o índice não se repete
+        c["rec_novos_n"][rec] += primeiro_ao_rec
+        c["rec_media"][rec] = nova_media_rec
+        c["rec_m2"][rec] = m2_rec + delta_rec * (log_v - nova_media_rec)
         c["noite_periodo"][pag] = np.where(conta_noite, periodo, c["noite_periodo"][pag])
         c["noite_soma"][pag] = np.where(conta_noite, anterior_noite + v, c["noite_soma"][pag])
         c["disp_dia"][pag] = np.where(nao_cadastrado, dia, c["disp_dia"][pag])
@@ -422,7 +449,9 @@ class MotorDeFeatures:
             ids = estado[f"{tipo}.id"]
             posicoes = self._indices(ids, indice, livres, arrays)
             for nome, array in arrays.items():
-                array[posicoes] = estado[f"{tipo}.{nome}"]
+                # Estado gravado por uma versão anterior do motor não tem os arrays novos: eles começam vazios.
+                if f"{tipo}.{nome}" in estado:
+                    array[posicoes] = estado[f"{tipo}.{nome}"]
         self._tocadas = {"conta": [], "chave": []}
 
 

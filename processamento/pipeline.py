@@ -274,7 +274,8 @@ class ProcessadorDeTransacoes:
         )
         silver = _valor_decimal(_com_data(criar(aceitas[ESQUEMA_SILVER.fieldNames()], ESQUEMA_SILVER)))
         self.silver.anexar(silver, id_app, lote, particao="data")
-        self.gold.anexar(_com_data(criar(features[ESQUEMA_GOLD.fieldNames()], ESQUEMA_GOLD)), id_app, lote, "data")
+        gold = _com_data(criar(features[ESQUEMA_GOLD.fieldNames()], ESQUEMA_GOLD))
+        self.gold.anexar(gold, id_app, lote, "data", acrescentar_colunas=True)  # features novas entram na gold
 
         gold_confirmado_em = time.time()
 

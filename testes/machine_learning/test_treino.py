@@ -12,7 +12,16 @@ import pytest
 from mlflow import MlflowClient
 
 from machine_learning.dados_simulados import DadosSimulados, simular
-from machine_learning.treino import ResultadoTreino, calcular_features, preparar_entrada, treinar
+from machine_learning.treino import (
+    COLUNAS_FEATURES_V1,
+    ENTRADA_DO_MODELO,
+    ModeloFraudePix,
+    ResultadoTreino,
+    calcular_features,
+    matriz,
+    preparar_entrada,
+    treinar,
+)
 from plataforma.config import Configuracao
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES
 from processamento.historico import features_em_lote
@@ -89,6 +98,47 @@ def test_colunas_minimas_e_padroes() -> None:
         preparar_entrada(minima.drop(columns="valor"))
 
 
+def test_contexto_da_transacao_na_matriz_do_modelo() -> None:
+    tx = pd.DataFrame(
+        {
+            "end_to_end_id": ["E1", "E2", "E3"],
+            "pagador_id_conta": ["p", "q", "r"],
+            "recebedor_id_conta": ["r", "s", "t"],
+            "valor": [10.0, 20.0, 30.0],
+            "data_hora": ["2026-11-02T02:30:00Z", "2026-11-02T15:00:00Z", "2026-11-03T12:45:00Z"],
+            "recebedor_tipo_pessoa": ["PF", "PJ", "PF"],
+            "forma_iniciacao": ["QRDN", "DICT", None],
+        }
+    )
+    x = matriz(calcular_features(preparar_entrada(tx)))
+    assert x["hora_local"].tolist() == [23.5, 12.0, 9.75]  # Brasília, UTC-3
+    assert x["recebedor_pj"].tolist() == [0.0, 1.0, 0.0]
+    assert x["pagador_pj"].tolist() == [0.0, 0.0, 0.0]  # padrão PF
+    assert x["forma_qrdn"].tolist() == [1.0, 0.0, 0.0]
+    assert x["forma_dict"].tolist() == [0.0, 1.0, 0.0]
+    formas = [c for c in x.columns if c.startswith("forma_")]
+    assert x.loc[2, formas].sum() == 0  # forma desconhecida: nenhuma marcada
+    # Tabela de treino sem a coluna: as formas ficam zeradas, o resto segue.
+    sem_forma = matriz(calcular_features(preparar_entrada(tx.drop(columns="forma_iniciacao"))))
+    assert sem_forma[formas].to_numpy().sum() == 0
+    assert sem_forma["hora_local"].tolist() == x["hora_local"].tolist()
+
+
+def test_modelo_de_versao_anterior_continua_pontuando(dados: DadosSimulados) -> None:
+    """Um champion salvo antes de o motor ganhar features (sem ``colunas``) pontua as features de agora."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = calcular_features(preparar_entrada(dados.transacoes), dados.med)
+    x = matriz(features, COLUNAS_FEATURES_V1)
+    estimador = LogisticRegression(max_iter=200).fit(x.fillna(-1), np.arange(len(x)) % 2)
+    antigo = ModeloFraudePix(estimador, {"REVISAR": 0.5, "BLOQUEAR": 0.9}, "logistica")
+    del antigo.colunas  # como num pickle de antes de ``colunas`` existir
+    features = features.fillna(-1)
+    score = antigo.pontuar(features)
+    assert len(score) == len(features)
+    np.testing.assert_allclose(score, estimador.predict_proba(x.fillna(-1))[:, 1])
+
+
 def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTreino], cfg_ml: Configuracao) -> None:
     completo = treinos[1]
     assert completo.escolhido in ("logistica", "gbm")
@@ -142,7 +192,7 @@ def test_champion_carrega_e_devolve_probabilidades(
 ) -> None:
     modelo = mlflow.pyfunc.load_model(f"models:/{cfg_ml.nome_modelo_registrado}@champion")
     features = calcular_features(preparar_entrada(dados.transacoes), dados.med).tail(500)
-    saida = modelo.predict(features[list(COLUNAS_FEATURES)])
+    saida = modelo.predict(features[list(ENTRADA_DO_MODELO)])
     assert len(saida) == 500
     assert np.all((saida["score"] >= 0) & (saida["score"] <= 1))
     assert saida["score"].nunique() > 10

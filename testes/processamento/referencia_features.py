@@ -45,15 +45,27 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         else:
             f["pag_valor_zscore"] = 0.0
         f["pag_valor_razao_media"] = tx["valor"] / max(math.expm1(media), 0.01) if logs else 1.0
+        f["valor_redondo"] = round(tx["valor"] * 100) % 10000 == 0
         f["pag_segundos_desde_anterior"] = (
             max(t_ms - max(h["ms"] for h in todos_pag), 0) / 1000 if todos_pag else float("nan")
         )
         f["pag_idade_conta_s"] = float(max(t - primeiro_visto[pag], 0)) if pag in primeiro_visto else 0.0
-        f["primeiro_pagamento_ao_recebedor"] = not any(h["rec"] == rec for h in todos_pag)
+        novo = not any(h["rec"] == rec for h in todos_pag)
+        f["primeiro_pagamento_ao_recebedor"] = novo
         for nome, janela in (("1h", 3600), ("24h", 86400)):
             f[f"rec_pagadores_distintos_{nome}"] = len({h["pag"] for h in ao_rec if h["t"] > t - janela})
         f["rec_idade_conta_s"] = float(max(t - primeiro_visto[rec], 0)) if rec in primeiro_visto else 0.0
-        f["rec_qtd_historico"] = sum(1 for h in historico if h["rec"] == rec)
+        todos_rec = [h for h in historico if h["rec"] == rec]
+        f["rec_qtd_historico"] = len(todos_rec)
+        f["rec_qtd_pagadores_novos"] = sum(1 for h in todos_rec if h["novo"])
+        f["rec_pagadores_novos_24h"] = sum(1 for h in ao_rec if h["t"] > t - 86400 and h["novo"])
+        logs_rec = [math.log1p(h["v"]) for h in todos_rec]
+        if len(logs_rec) > 1:
+            media_rec = sum(logs_rec) / len(logs_rec)
+            desvio_rec = math.sqrt(sum((x - media_rec) ** 2 for x in logs_rec) / (len(logs_rec) - 1))
+            f["rec_valor_zscore"] = (math.log1p(tx["valor"]) - media_rec) / max(desvio_rec, 0.25)
+        else:
+            f["rec_valor_zscore"] = 0.0
         chave = tx["chave_hash"]
         if chave is None or (isinstance(chave, float) and math.isnan(chave)):
             f["chave_idade_s"] = float("nan")
@@ -67,6 +79,7 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         pf_pf = tx["pagador_tipo_pessoa"] == "PF" and tx["recebedor_tipo_pessoa"] == "PF"
         mesma_noite = [h for h in todos_pag if h["noite_pfpf"] and h["periodo"] == deslocado // 86400]
         acumulado = sum(h["v"] for h in mesma_noite) + (tx["valor"] if noturno and pf_pf else 0.0)
+        f["hora_local"] = (local % 86400) / 3600
         f["noturno"] = noturno
         f["noturno_acumulado"] = acumulado if noturno else 0.0
         f["excede_limite_noturno"] = bool(noturno and pf_pf and acumulado > 1000)
@@ -83,7 +96,7 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         linhas.append(f)
 
         historico.append({
-            "pag": pag, "rec": rec, "t": t, "ms": t_ms, "v": tx["valor"],
+            "pag": pag, "rec": rec, "t": t, "ms": t_ms, "v": tx["valor"], "novo": novo,
             "noite_pfpf": noturno and pf_pf, "periodo": deslocado // 86400,
             "nao_cad": nao_cad, "dia": local // 86400,
         })  # fmt: skip

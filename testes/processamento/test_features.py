@@ -21,7 +21,7 @@ def transacoes_aleatorias(n: int, contas: int, semente: int, horas: float = 30.0
         {
             "end_to_end_id": [f"E{semente:04d}{i:027d}" for i in range(n)],
             "data_hora": INICIO + pd.to_timedelta(ms, unit="ms"),
-            "valor": np.round(rng.lognormal(4.5, 1.3, n), 2),
+            "valor": np.where(rng.random(n) < 0.1, 500.0, np.round(rng.lognormal(4.5, 1.3, n), 2)),
             "pagador_id_conta": rng.integers(0, contas, n).astype(str),
             "recebedor_id_conta": rng.integers(0, contas, n).astype(str),
             "pagador_tipo_pessoa": rng.choice(["PF", "PJ"], n, p=[0.85, 0.15]),
@@ -192,3 +192,19 @@ def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -
     for numero in (7, 8):
         pd.testing.assert_frame_equal(restaurado.processar(lotes[numero]), esperado[numero])
         restaurado.expirar()
+
+
+def test_estado_de_versao_anterior_sem_os_arrays_novos_continua() -> None:
+    """Um snapshot gravado antes de uma feature nova não tem o array dela: o motor segue, com o array vazio."""
+    transacoes = transacoes_aleatorias(n=300, contas=20, semente=11)
+    antes, depois = transacoes.iloc[:200], transacoes.iloc[200:]
+    completo = MotorDeFeatures(SEM_LIMITE)
+    completo.processar(antes)
+    estado = completo.extrair(completo=True)
+    antigo = {k: v for k, v in estado.items() if k not in ("conta.rec_media", "conta.rec_m2")}
+    restaurado = MotorDeFeatures(SEM_LIMITE)
+    restaurado.aplicar(antigo)
+    esperado, obtido = completo.processar(depois), restaurado.processar(depois)
+    intactas = [c for c in COLUNAS_FEATURES if c != "rec_valor_zscore"]
+    pd.testing.assert_frame_equal(obtido[intactas], esperado[intactas])
+    assert (esperado["rec_valor_zscore"] != obtido["rec_valor_zscore"]).any()  # o que faltava recomeçou do zero
