@@ -114,47 +114,49 @@ ENTRADA_DO_MODELO = (
 
 
 def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.DataFrame:
-    """As colunas do modelo (padrão: ``COLUNAS_MODELO``) em float64 (booleanos viram 0/1)."""
+    """As colunas do modelo (padrão: ``COLUNAS_MODELO``) em float64 (booleanos viram 0/1).
+
+    Em numpy, coluna a coluna, e um só DataFrame no fim: no stream roda a cada lote, dentro da latência.
+    """
     colunas = list(colunas or COLUNAS_MODELO)
-    base = features[[c for c in colunas if c not in DERIVADAS and c not in CONTEXTO]].astype("float64")
+    valores = {c: features[c].to_numpy(np.float64) for c in colunas if c not in DERIVADAS and c not in CONTEXTO}
     if any(c in CONTEXTO for c in colunas):
-        base = pd.concat([base, _contexto(features)[[c for c in colunas if c in CONTEXTO]]], axis=1)[
-            [c for c in colunas if c not in DERIVADAS]
-        ]
+        valores.update(_contexto(features))
     if any(c in DERIVADAS for c in colunas):
-        f = features
-        dias = np.maximum(f["rec_idade_conta_s"].astype("float64") / 86_400, 1.0)
-        taxa_rec = f["rec_qtd_historico"].astype("float64") / dias
-        dias_pag = np.maximum(f["pag_idade_conta_s"].astype("float64") / 86_400, 1.0)
-        taxa_pag = f["pag_qtd_historico"].astype("float64") / dias_pag
-        fracao_novos = f["rec_qtd_pagadores_novos"] / np.maximum(f["rec_qtd_historico"], 1)
-        derivadas = pd.DataFrame(
-            {
-                "rec_taxa_dia": taxa_rec,
-                "rec_surto_1h": f["rec_pagadores_distintos_1h"] / (taxa_rec / 24 + 0.1),
-                "rec_surto_24h": f["rec_pagadores_distintos_24h"] / (taxa_rec + 0.5),
-                "rec_fracao_med": f["rec_qtd_med"] / np.maximum(f["rec_qtd_historico"], 1),
-                "pag_taxa_dia": taxa_pag,
-                "pag_surto_1h": f["pag_qtd_1h"] / (taxa_pag / 24 + 0.1),
-                "rec_fracao_pagadores_novos": fracao_novos,
-                "rec_surto_novos_24h": f["rec_pagadores_novos_24h"] / (fracao_novos * taxa_rec + 0.5),
-            },
-            index=features.index,
-        )
-        base = pd.concat([base, derivadas[[c for c in colunas if c in DERIVADAS]]], axis=1)[colunas]
-    return base
+        valores.update(_derivadas(features))
+    return pd.DataFrame({c: valores[c] for c in colunas}, index=features.index)
 
 
-def _contexto(f: pd.DataFrame) -> pd.DataFrame:
+def _derivadas(f: pd.DataFrame) -> dict[str, np.ndarray]:
+    def col(nome: str) -> np.ndarray:
+        return f[nome].to_numpy(np.float64)
+
+    n_rec = col("rec_qtd_historico")
+    taxa_rec = n_rec / np.maximum(col("rec_idade_conta_s") / 86_400, 1.0)
+    taxa_pag = col("pag_qtd_historico") / np.maximum(col("pag_idade_conta_s") / 86_400, 1.0)
+    fracao_novos = col("rec_qtd_pagadores_novos") / np.maximum(n_rec, 1)
+    return {
+        "rec_taxa_dia": taxa_rec,
+        "rec_surto_1h": col("rec_pagadores_distintos_1h") / (taxa_rec / 24 + 0.1),
+        "rec_surto_24h": col("rec_pagadores_distintos_24h") / (taxa_rec + 0.5),
+        "rec_fracao_med": col("rec_qtd_med") / np.maximum(n_rec, 1),
+        "pag_taxa_dia": taxa_pag,
+        "pag_surto_1h": col("pag_qtd_1h") / (taxa_pag / 24 + 0.1),
+        "rec_fracao_pagadores_novos": fracao_novos,
+        "rec_surto_novos_24h": col("rec_pagadores_novos_24h") / (fracao_novos * taxa_rec + 0.5),
+    }
+
+
+def _contexto(f: pd.DataFrame) -> dict[str, np.ndarray]:
     """Colunas de ``CONTEXTO``; ``forma_iniciacao`` ausente (tabela de treino sem ela) zera as formas."""
-    forma = f["forma_iniciacao"] if "forma_iniciacao" in f else pd.Series(None, index=f.index, dtype=object)
+    forma = f["forma_iniciacao"].to_numpy() if "forma_iniciacao" in f else np.full(len(f), None, object)
     colunas = {
-        "pagador_pj": (f["pagador_tipo_pessoa"] == "PJ").to_numpy(np.float64),
-        "recebedor_pj": (f["recebedor_tipo_pessoa"] == "PJ").to_numpy(np.float64),
+        "pagador_pj": (f["pagador_tipo_pessoa"].to_numpy() == "PJ").astype(np.float64),
+        "recebedor_pj": (f["recebedor_tipo_pessoa"].to_numpy() == "PJ").astype(np.float64),
     }
     for nome in FORMAS_INICIACAO:
-        colunas[f"forma_{nome.lower()}"] = (forma == nome).to_numpy(np.float64)
-    return pd.DataFrame(colunas, index=f.index)
+        colunas[f"forma_{nome.lower()}"] = (forma == nome).astype(np.float64)
+    return colunas
 
 
 def _log_com_sinal(x: np.ndarray) -> np.ndarray:

@@ -299,8 +299,12 @@ _E2E = RE_END_TO_END_ID.fullmatch
 
 def validar_transacao(texto: str | bytes) -> list[str]:
     """Todos os motivos pelos quais uma mensagem de ``pix.transacoes`` viola o contrato ([] = válida)."""
-    obj = _carregar(texto)
-    if obj is None:
+    return validar_transacao_lida(_carregar(texto))
+
+
+def validar_transacao_lida(obj: object) -> list[str]:
+    """``validar_transacao`` de uma mensagem já lida com ``json.loads`` (quem precisa do objeto lê uma vez só)."""
+    if type(obj) is not dict:
         return [JSON_INVALIDO]
     erros: list[str] = []
     g = obj.get

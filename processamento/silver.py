@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from processamento.contrato import validar_med, validar_transacao
+from processamento.contrato import validar_med, validar_transacao_lida
 from processamento.pseudonimizacao import pseudonimizar
 
 DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
@@ -81,8 +81,8 @@ COLUNAS_QUARENTENA = [
 
 
 def _instante(texto: str) -> datetime:
-    # O contrato já garantiu o formato "2026-11-27T23:41:07.412Z".
-    return datetime.strptime(texto, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # O contrato já garantiu o formato "2026-11-27T23:41:07.412Z" (fromisoformat: ~10x mais rápido que strptime).
+    return datetime.fromisoformat(texto)
 
 
 def _e2e_se_houver(obj: object) -> str | None:
@@ -103,8 +103,8 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
     """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena."""
     linhas = []
     for bruto in bronze["valor_bruto"]:
-        motivos = validar_transacao(bruto) if bruto is not None else ["JSON_INVALIDO"]
         obj = _ler_json(bruto)
+        motivos = validar_transacao_lida(obj) if bruto is not None else ["JSON_INVALIDO"]
         if motivos:
             linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
             continue
@@ -171,8 +171,12 @@ def _com_coordenadas(bronze: pd.DataFrame, linhas: list[dict], esquema: T.Struct
             saida[campo.name] = pd.to_datetime(saida[campo.name], utc=True)
         elif not isinstance(campo.dataType, T.DoubleType):
             # Um campo ausente em todas as linhas vira NaN (float) no pandas; o Arrow precisa de None.
-            coluna = saida[campo.name].astype(object)
-            saida[campo.name] = coluna.where(coluna.notna(), None)
+            coluna = saida[campo.name].to_numpy(object)
+            vazio = pd.isna(coluna)
+            if vazio.any():
+                coluna = coluna.copy()
+                coluna[vazio] = None
+                saida[campo.name] = coluna
     return saida
 
 
