@@ -41,7 +41,6 @@ def _transacao(obj: dict) -> dict:
         "chave_hash": f"{obj['tipo_chave']}|{obj['chave']}" if obj.get("chave") else None,
         "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
         "forma_iniciacao": obj["forma_iniciacao"],
-        "canal": obj["canal"],
     }
 
 
