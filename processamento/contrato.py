@@ -382,8 +382,12 @@ def validar_transacao_lida(obj: object) -> list[str]:
 
 def validar_med(texto: str | bytes) -> list[str]:
     """Todos os motivos pelos quais uma notificação de ``pix.med`` viola o contrato ([] = válida)."""
-    obj = _carregar(texto)
-    if obj is None:
+    return validar_med_lida(_carregar(texto))
+
+
+def validar_med_lida(obj: object) -> list[str]:
+    """``validar_med`` de uma notificação já lida com ``json.loads``."""
+    if type(obj) is not dict:
         return [JSON_INVALIDO]
     erros: list[str] = []
     e2e = _texto(obj, "end_to_end_id", "end_to_end_id", erros)

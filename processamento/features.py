@@ -283,9 +283,8 @@ class MotorDeFeatures:
         n_hist = c["pag_n"][pag]
         media, m2 = c["pag_media"][pag], c["pag_m2"][pag]
         log_v = np.log1p(v)
-        desvio = np.sqrt(np.where(n_hist > 1, m2 / np.maximum(n_hist - 1, 1), 0.0))
         saida["pag_qtd_historico"][linhas] = n_hist
-        saida["pag_valor_zscore"][linhas] = np.where(n_hist > 1, (log_v - media) / np.maximum(desvio, 0.25), 0.0)
+        saida["pag_valor_zscore"][linhas] = _zscore(log_v, n_hist, media, m2)
         saida["pag_valor_razao_media"][linhas] = np.where(n_hist > 0, v / np.maximum(np.expm1(media), 0.01), 1.0)
         saida["valor_redondo"][linhas] = np.round(v * 100) % 10_000 == 0  # múltiplo de R$ 100
         ultimo = c["pag_ultimo_ms"][pag]
@@ -317,8 +316,7 @@ class MotorDeFeatures:
             r_antes & (r_t > agora - JANELAS_RECEBEDOR["24h"]) & c["rec_ring_novo"][rec]
         ).sum(1)
         media_rec, m2_rec = c["rec_media"][rec], c["rec_m2"][rec]
-        desvio_rec = np.sqrt(np.where(n_rec > 1, m2_rec / np.maximum(n_rec - 1, 1), 0.0))
-        saida["rec_valor_zscore"][linhas] = np.where(n_rec > 1, (log_v - media_rec) / np.maximum(desvio_rec, 0.25), 0.0)
+        saida["rec_valor_zscore"][linhas] = _zscore(log_v, n_rec, media_rec, m2_rec)
         com_chave = chave >= 0
         idade_chave = np.full(len(linhas), np.nan)
         if com_chave.any():
@@ -357,12 +355,7 @@ class MotorDeFeatures:
         vaga = ring_t.argmin(1)  # substitui o evento mais antigo (ou uma vaga)
         c["pag_ring_t"][pag, vaga] = t
         c["pag_ring_v"][pag, vaga] = v
-        novo_n = n_hist + 1
-        delta = log_v - media
-        nova_media = media + delta / novo_n
-        c["pag_n"][pag] = novo_n
-        c["pag_media"][pag] = nova_media
-        c["pag_m2"][pag] = m2 + delta * (log_v - nova_media)
+        c["pag_n"][pag], c["pag_media"][pag], c["pag_m2"][pag] = _welford(log_v, n_hist, media, m2)
         c["pag_ultimo_ms"][pag] = np.maximum(ultimo, t_ms)
         posicao = np.where(achado.any(1), achado.argmax(1), uso.argmin(1))
         c["pag_rec"][pag, posicao] = h_rec
@@ -371,13 +364,9 @@ class MotorDeFeatures:
         c["rec_ring_t"][rec, vaga_rec] = t
         c["rec_ring_pag"][rec, vaga_rec] = h_pag
         c["rec_ring_novo"][rec, vaga_rec] = primeiro_ao_rec
-        novo_n_rec = n_rec + 1
-        delta_rec = log_v - media_rec
-        nova_media_rec = media_rec + delta_rec / novo_n_rec
-        c["rec_n"][rec] = novo_n_rec  # num nível, cada conta aparece uma vez: o índice não se repete
+        # Num nível, cada conta aparece uma vez: atribuir por índice não perde atualização.
+        c["rec_n"][rec], c["rec_media"][rec], c["rec_m2"][rec] = _welford(log_v, n_rec, media_rec, m2_rec)
         c["rec_novos_n"][rec] += primeiro_ao_rec
-        c["rec_media"][rec] = nova_media_rec
-        c["rec_m2"][rec] = m2_rec + delta_rec * (log_v - nova_media_rec)
         c["noite_periodo"][pag] = np.where(conta_noite, periodo, c["noite_periodo"][pag])
         c["noite_soma"][pag] = np.where(conta_noite, anterior_noite + v, c["noite_soma"][pag])
         c["disp_dia"][pag] = np.where(nao_cadastrado, dia, c["disp_dia"][pag])
@@ -466,6 +455,20 @@ _VAZIOS = {
     "rec_ring_t": VAZIO_T,
     "marca_s": SEM_MARCA,
 }
+
+
+def _zscore(x: np.ndarray, n: np.ndarray, media: np.ndarray, m2: np.ndarray) -> np.ndarray:
+    """(x − média) / desvio do histórico (Welford), desvio mínimo de 0,25; 0 com menos de 2 eventos."""
+    desvio = np.sqrt(np.where(n > 1, m2 / np.maximum(n - 1, 1), 0.0))
+    return np.where(n > 1, (x - media) / np.maximum(desvio, 0.25), 0.0)
+
+
+def _welford(x: np.ndarray, n: np.ndarray, media: np.ndarray, m2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Contagem, média e soma dos quadrados dos desvios depois de acrescentar ``x`` (um passo de Welford)."""
+    novo_n = n + 1
+    delta = x - media
+    nova_media = media + delta / novo_n
+    return novo_n, nova_media, m2 + delta * (x - nova_media)
 
 
 def _para_ms(data_hora: pd.Series) -> np.ndarray:

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from processamento.contrato import validar_med, validar_transacao_lida
+from processamento.contrato import validar_med_lida, validar_transacao_lida
 from processamento.pseudonimizacao import pseudonimizar
 
 DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
@@ -104,7 +104,7 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
     linhas = []
     for bruto in bronze["valor_bruto"]:
         obj = _ler_json(bruto)
-        motivos = validar_transacao_lida(obj) if bruto is not None else ["JSON_INVALIDO"]
+        motivos = validar_transacao_lida(obj)  # sem valor ou JSON ilegível: JSON_INVALIDO
         if motivos:
             linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
             continue
@@ -142,8 +142,8 @@ def interpretar_med_pandas(bronze: pd.DataFrame) -> pd.DataFrame:
     """Notificações MED: não têm dados pessoais além do end_to_end_id; só validar e tipar."""
     linhas = []
     for bruto in bronze["valor_bruto"]:
-        motivos = validar_med(bruto) if bruto is not None else ["JSON_INVALIDO"]
         obj = _ler_json(bruto)
+        motivos = validar_med_lida(obj)
         if motivos:
             linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
             continue
