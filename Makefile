@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALADO := $(VENV)/.instalado
 PREPARADO := $(VENV)/.preparado
 
-.PHONY: instalar preparar test lint demo limpar
+.PHONY: instalar binarios preparar test lint demo limpar
 
 $(INSTALADO): pyproject.toml requisitos.lock
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"erro: o projeto precisa do Python 3.11+; {sys.executable} é {v.major}.{v.minor}. Use make PYTHON=python3.11")'
@@ -21,7 +21,12 @@ $(PREPARADO): $(INSTALADO)
 	$(BIN)/detector-pix preparar
 	@touch $@
 
-preparar: $(PREPARADO)
+# Prometheus, Pushgateway e Alertmanager reais (testes de monitoramento e demo): instala os pacotes Debian quando
+# roda como root com apt-get; senão diz o que instalar (Debian/Ubuntu, macOS) e para.
+binarios:
+	@sh monitoramento/instalar_binarios.sh
+
+preparar: $(PREPARADO) binarios
 
 lint: instalar
 	$(BIN)/ruff check .

@@ -45,11 +45,16 @@ def porta_sorteada(host: str = HOST) -> int:
 
 
 def localizar_binario(nome: str, pacote: str) -> str:
-    """Caminho do binário ou um erro que diz qual pacote instalar."""
-    caminho = shutil.which(nome)
+    """Caminho do binário ou um erro que diz qual pacote instalar.
+
+    O Debian prefixa ``prometheus-`` (``prometheus-pushgateway``); o Homebrew não (``pushgateway``): vale qualquer um.
+    """
+    alternativo = nome.removeprefix("prometheus-")
+    caminho = shutil.which(nome) or shutil.which(alternativo)
     if caminho is None:
         raise ErroDeAmbiente(
-            f"Binário '{nome}' não encontrado no PATH: instale o pacote Debian {pacote}: sudo apt-get install {pacote}"
+            f"Binário '{nome}' não encontrado no PATH. Debian/Ubuntu: sudo apt-get install {pacote}; "
+            f"macOS: brew install {alternativo}. O 'make preparar' instala os pacotes Debian quando roda como root."
         )
     return caminho
 
