@@ -46,6 +46,8 @@ from machine_learning.decisao import (
     decidir,
     pontuar_regras,
 )
+from machine_learning.deriva import JanelaDeDeriva, ReferenciaDeDeriva, colunas_de_deriva
+from machine_learning.rotulos import JANELA_PRECISAO_TARDIA_DIAS, precisao_tardia
 from plataforma.config import Configuracao
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.tabelas import checkpoint, tabela
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 CONSULTA = "pontuacao"
 ID_APP = f"detector-pix:{CONSULTA}"
 INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estado (lotes aqui são curtos)
+INTERVALO_PRECISAO_S = 300  # a precisão tardia muda no ritmo das MED (horas), não no dos lotes
 log = logging.getLogger("detector_pix.pontuacao")
 
 ESQUEMA_DECISOES = T.StructType(
@@ -100,6 +103,12 @@ class ModeloEmUso:
     @property
     def limiares(self) -> dict[str, float]:
         return LIMIARES_SO_REGRAS if self.modelo is None else self.modelo.limiares
+
+    @property
+    def referencia_deriva(self) -> ReferenciaDeDeriva | None:
+        """As distribuições do treino, gravadas com o modelo; só regras não tem referência."""
+        dados = getattr(self.modelo, "referencia_deriva", None)  # modelo registrado antes da deriva: sem ela
+        return None if dados is None else ReferenciaDeDeriva.de_dict(dados)
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
         if self.modelo is None:
@@ -284,6 +293,8 @@ class ProcessadorDeDecisoes:
         self._parar = threading.Event()
         self._tarefas: threading.Thread | None = None
         self._erros_entrega: list[str] = []
+        self.janela_deriva: JanelaDeDeriva | None = None
+        self._versao_deriva: str | None = None
         self._reiniciar_estado()
 
     # Estado ----------------------------------------------------------------------------------
@@ -321,6 +332,32 @@ class ProcessadorDeDecisoes:
                 self._marcas.append(novas)
         return len(novas)
 
+    def medir_precisao_tardia(self) -> dict[str, tuple[int, int]]:
+        """Decisões dos últimos dias confirmadas pela MED, por tipo: ``{decisao: (avaliadas, confirmadas)}``."""
+        destino = self.escritor.destino
+        if not (self.silver_med.existe(self.spark) and destino.existe(self.spark)):
+            return {}
+        desde = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=JANELA_PRECISAO_TARDIA_DIAS)
+        linhas = precisao_tardia(destino.ler(self.spark), self.silver_med.ler(self.spark), desde).collect()
+        resultado = {r["decisao"]: (int(r["avaliadas"]), int(r["confirmadas"])) for r in linhas}
+        if self.metricas:
+            self.metricas.precisao_tardia(
+                {d: a for d, (a, _) in resultado.items()}, {d: c for d, (_, c) in resultado.items()}
+            )
+        return resultado
+
+    def _observar_deriva(self, modelo: ModeloEmUso, features: pd.DataFrame, score: np.ndarray) -> None:
+        """Soma o lote à janela da deriva; um champion novo traz referência nova e recomeça a janela."""
+        if self._versao_deriva != modelo.versao:
+            referencia = modelo.referencia_deriva
+            self.janela_deriva = None if referencia is None else JanelaDeDeriva(referencia)
+            self._versao_deriva = modelo.versao
+        if self.janela_deriva is not None and len(score):
+            self.janela_deriva.observar(colunas_de_deriva(features, score))
+        if self.metricas:
+            janela = self.janela_deriva
+            self.metricas.deriva({} if janela is None else janela.psi(), 0 if janela is None else janela.amostras)
+
     def tarefas_periodicas(self, agora: float, proximas: dict[str, float]) -> None:
         """Uma rodada: cada tarefa roda quando chega a sua hora. Falhas viram aviso; o stream segue."""
         cfg = self.cfg
@@ -328,6 +365,7 @@ class ProcessadorDeDecisoes:
             "modelo": (cfg.intervalo_modelo_s, self._verificar_modelo),
             "marcas": (cfg.intervalo_modelo_s, self.buscar_marcas),
             "escrita": (cfg.intervalo_escrita_decisoes_s, self.escritor.descarregar),
+            "precisao": (INTERVALO_PRECISAO_S, self.medir_precisao_tardia),
             "metricas": (10, self.metricas.publicar if self.metricas else (lambda: None)),
         }
         for nome, (intervalo, funcao) in tarefas.items():
@@ -351,6 +389,7 @@ class ProcessadorDeDecisoes:
         self._verificar_modelo()
         self.buscar_marcas()
         proximas = {n: time.monotonic() + 1 for n in ("modelo", "marcas", "escrita", "metricas")}
+        proximas["precisao"] = time.monotonic()  # na partida, fora do caminho quente (a linha de tarefas)
 
         def laco() -> None:
             while not self._parar.wait(0.5):
@@ -401,6 +440,7 @@ class ProcessadorDeDecisoes:
             self.motor.expirar()
 
         score = modelo.pontuar(features) if len(features) else np.zeros(0)
+        self._observar_deriva(modelo, features, score)
         decididas = decidir(features, score, modelo.limiares) if len(features) else pd.DataFrame()
         saida = features[["end_to_end_id", "data_hora", "timestamp_kafka", "valor", "pagador_id_conta",
                           "recebedor_id_conta", "topico", "particao", "offset"]].assign(

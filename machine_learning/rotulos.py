@@ -10,8 +10,14 @@ A avaliação usa o gabarito do simulador (a verdade), nunca os rótulos do cort
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+JANELA_PRECISAO_TARDIA_DIAS = 30  # decisões dos últimos 30 dias: a maior parte das MED chega dentro disso
 
 
 def rotulos_no_corte(transacoes: pd.DataFrame, med: pd.DataFrame, corte: pd.Timestamp) -> pd.Series:
@@ -104,3 +110,42 @@ def ler_gabarito(linhas_ou_caminho: list[str] | str) -> pd.DataFrame:
 def _utc(instante: pd.Timestamp | str) -> pd.Timestamp:
     t = pd.Timestamp(instante)
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def precisao_tardia(decisoes: DataFrame, med: DataFrame, desde: pd.Timestamp) -> DataFrame:
+    """Por tipo de decisão: quantas decisões desde ``desde`` e quantas a MED já confirmou como fraude.
+
+    A precisão de produção que os rótulos tardios permitem medir: ``confirmadas / avaliadas`` cresce conforme as
+    notificações chegam (dias a semanas depois), então compare-a com a mesma janela de ontem, não com o treino.
+    ``decisoes`` é a ``gold_decisoes`` (``end_to_end_id``, ``decisao``, ``data_hora_decisao``); ``med`` é a
+    ``silver_med`` (``end_to_end_id``). Um Pix decidido duas vezes conta uma vez, com a decisão mais recente.
+    Devolve ``decisao``, ``avaliadas`` e ``confirmadas`` (as três decisões sempre presentes, com zero).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from machine_learning.decisao import DECISOES
+
+    ordem = Window.partitionBy("end_to_end_id").orderBy(F.col("data_hora_decisao").desc())
+    recentes = (
+        decisoes.where(F.col("data_hora_decisao") >= F.lit(_utc(desde).to_pydatetime()))
+        .withColumn("_ordem", F.row_number().over(ordem))
+        .where("_ordem = 1")
+        .select("end_to_end_id", "decisao")
+    )
+    contestadas = med.select("end_to_end_id").distinct().withColumn("_med", F.lit(1))
+    por_decisao = (
+        recentes.join(contestadas, "end_to_end_id", "left")
+        .groupBy("decisao")
+        .agg(F.count("*").alias("avaliadas"), F.count("_med").alias("confirmadas"))
+    )
+    todas = decisoes.sparkSession.createDataFrame([(d,) for d in DECISOES], "decisao string")
+    return (
+        todas.join(por_decisao, "decisao", "left")
+        .select(
+            "decisao",
+            F.coalesce("avaliadas", F.lit(0)).cast("long").alias("avaliadas"),
+            F.coalesce("confirmadas", F.lit(0)).cast("long").alias("confirmadas"),
+        )
+        .orderBy("decisao")
+    )

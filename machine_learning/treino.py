@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from machine_learning.decisao import DECISOES, pontuar_regras, por_limiares
+from machine_learning.deriva import referencia_de
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
 from processamento.contrato import FORMAS_INICIACAO
@@ -229,11 +230,15 @@ except ImportError:  # pragma: no cover - mlflow faz parte das dependências
 class ModeloFraudePix(_BaseModelo):
     """O que o stream carrega por ``models:/<nome>@champion``: features -> ``score`` e ``decisao``."""
 
-    def __init__(self, estimador: Any, limiares: dict[str, float], candidato: str) -> None:
+    def __init__(
+        self, estimador: Any, limiares: dict[str, float], candidato: str, referencia_deriva: dict | None = None
+    ) -> None:
         self.estimador = estimador
         self.limiares = limiares
         self.candidato = candidato
         self.colunas = COLUNAS_MODELO  # as do treino: feature nova não quebra modelo antigo
+        # Distribuições do teste (machine_learning.deriva): o stream compara a janela recente com elas.
+        self.referencia_deriva = referencia_deriva
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
         colunas = getattr(self, "colunas", COLUNAS_FEATURES_V1)
@@ -370,6 +375,7 @@ def treinar(
     }
     modelo = ModeloFraudePix(modelos[escolhido], limiares, escolhido)
     score_teste = modelo.pontuar(teste)
+    modelo.referencia_deriva = referencia_de(teste, score_teste).como_dict()
 
     configurar_mlflow(cfg)
     with mlflow.start_run(run_name=f"treino-{escolhido}") as run:
@@ -406,6 +412,7 @@ def treinar(
         with tempfile.TemporaryDirectory() as pasta:
             _artefatos(Path(pasta), modelos, x_teste, verdade_teste, modelo, score_teste, s_cal, importancia_max_linhas)
             mlflow.log_artifacts(pasta, "avaliacao")
+        mlflow.log_dict(modelo.referencia_deriva, "deriva/referencia.json")
         exemplo = teste[list(ENTRADA_DO_MODELO)].dropna().head(5)
         if exemplo.empty:
             exemplo = teste[list(ENTRADA_DO_MODELO)].head(5)

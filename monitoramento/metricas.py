@@ -6,8 +6,9 @@ de cada micro-batch; o Prometheus raspa o Pushgateway (``honor_labels: true``) e
 ``monitoramento/prometheus/alertas.yml``. O painel do Grafana lê as mesmas séries.
 
 Cada instância tem o próprio ``CollectorRegistry``: as duas consultas podem rodar no mesmo processo
-sem misturar séries, e ``publicar`` substitui (PUT) exatamente o grupo ``job`` + ``instance`` desta
-consulta. ``lote`` e ``publicar`` podem ser chamados de threads diferentes: uma trava garante que o
+sem misturar séries, e ``publicar`` substitui (PUT) exatamente o grupo ``job`` + ``implantacao`` desta
+consulta. A chave do grupo vem da implantação (catálogo.esquema no Databricks), nunca do nome da máquina:
+um driver que reinicia em outra máquina substitui o próprio grupo em vez de deixar um grupo velho para trás. ``lote`` e ``publicar`` podem ser chamados de threads diferentes: uma trava garante que o
 envio leve um retrato consistente (o histograma não sai com ``_count`` de um lote e ``_bucket`` de outro).
 
 Monitoramento nunca derruba o stream: ``publicar`` não levanta exceção; devolve ``False`` e avisa no log
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,7 +59,7 @@ class _Publicador:
     def __init__(self, cfg: Configuracao, job: str) -> None:
         self.url = cfg.pushgateway_url.strip()
         self.job = job
-        self.instancia = socket.gethostname()
+        self.implantacao = cfg.implantacao
         self.registro = CollectorRegistry()
         self._trava = threading.Lock()
         self._falhando = False
@@ -78,8 +78,8 @@ class _Publicador:
 
     @property
     def grupo(self) -> dict[str, str]:
-        """Chave de agrupamento: ``job`` (no caminho) + ``instance``; um push substitui só este grupo."""
-        return {"instance": self.instancia}
+        """Chave de agrupamento: ``job`` (no caminho) + ``implantacao``; um push substitui só este grupo."""
+        return {"implantacao": self.implantacao}
 
     def publicar(self) -> bool:
         """Empurra o retrato atual (PUT). Verdadeiro se o Pushgateway aceitou; nunca levanta exceção."""
@@ -141,6 +141,27 @@ class MetricasDaPontuacao(_Publicador):
         self.duplicatas = Counter(
             "detector_pix_duplicatas", "Pix com end_to_end_id repetido (não decididos de novo).", registry=r
         )
+        self.deriva_psi = Gauge(
+            "detector_pix_deriva_psi",
+            "PSI da janela recente de decisões contra a referência do treino, por variável (score ou feature).",
+            ["variavel"],
+            registry=r,
+        )
+        self.deriva_amostras = Gauge(
+            "detector_pix_deriva_amostras", "Pix na janela recente que o PSI compara com a referência.", registry=r
+        )
+        self.decisoes_avaliadas = Gauge(
+            "detector_pix_decisoes_avaliadas",
+            "Decisões da janela da precisão tardia (últimos dias), por tipo: o denominador da precisão.",
+            ["decisao"],
+            registry=r,
+        )
+        self.decisoes_confirmadas_med = Gauge(
+            "detector_pix_decisoes_confirmadas_med",
+            "Decisões da mesma janela cujo Pix já recebeu notificação MED, por tipo: o numerador da precisão.",
+            ["decisao"],
+            registry=r,
+        )
 
     def modelo(self, versao: str | None) -> None:
         """``None``: só regras (alerta DecisaoSoComRegras). Senão, a versão do modelo carregado."""
@@ -154,6 +175,22 @@ class MetricasDaPontuacao(_Publicador):
                 self.versao_modelo.set(float(versao))
             except ValueError:
                 self.versao_modelo.set(math.nan)
+
+    def deriva(self, psi: Mapping[str, float], amostras: int) -> None:
+        """PSI por variável da janela recente; sem referência (só regras), as séries somem no próximo push."""
+        with self._trava:
+            self.deriva_psi.clear()
+            for variavel, valor in psi.items():
+                if math.isfinite(valor):
+                    self.deriva_psi.labels(variavel=variavel).set(valor)
+            self.deriva_amostras.set(max(0, amostras))
+
+    def precisao_tardia(self, avaliadas: Mapping[str, int], confirmadas: Mapping[str, int]) -> None:
+        """Quantas decisões de cada tipo a MED já confirmou como fraude (numerador e denominador)."""
+        with self._trava:
+            for decisao in DECISOES:
+                self.decisoes_avaliadas.labels(decisao=decisao).set(int(avaliadas.get(decisao, 0)))
+                self.decisoes_confirmadas_med.labels(decisao=decisao).set(int(confirmadas.get(decisao, 0)))
 
     def lote(
         self,

@@ -276,6 +276,17 @@ class Configuracao:
         return self.uri_tracking
 
     @property
+    def implantacao(self) -> str:
+        """Quem é esta implantação: ``catalogo.esquema`` no Unity Catalog, ``local:<pasta de dados>`` no laptop.
+
+        Identidade estável entre reinícios (o nome da máquina do driver muda a cada cluster novo) e distinta entre
+        implantações (dev e prod): é a chave de agrupamento das métricas no Pushgateway.
+        """
+        if self.usa_unity_catalog:
+            return f"{self.catalogo}.{self.esquema}"
+        return f"local:{self.pasta_dados}"
+
+    @property
     def nome_modelo_registrado(self) -> str:
         """No Unity Catalog o modelo mora em ``catalogo.esquema.modelo``."""
         if self.usa_unity_catalog:

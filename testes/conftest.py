@@ -74,7 +74,7 @@ def pushgateway():
 
 @pytest.fixture
 def ler_job(pushgateway):
-    """As séries que o Pushgateway expõe para um job: {(nome, rótulos sem job/instance): valor}."""
+    """As séries que o Pushgateway expõe para um job: {(nome, rótulos sem job/instance/implantacao): valor}."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -87,7 +87,9 @@ def ler_job(pushgateway):
             for amostra in familia.samples:
                 if amostra.labels.get("job") != job:
                     continue
-                rotulos = frozenset((k, v) for k, v in amostra.labels.items() if k not in ("job", "instance"))
+                rotulos = frozenset(
+                    (k, v) for k, v in amostra.labels.items() if k not in ("job", "instance", "implantacao")
+                )
                 series[(amostra.name, rotulos)] = amostra.value
         return series
 

@@ -79,19 +79,24 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     # O modo só regras aparece numa métrica (Pushgateway real), com as contagens das decisões.
     series = ler_job("teste_pontuacao_so_regras")
     assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
+    assert not any(nome == "detector_pix_deriva_psi" for nome, _ in series)  # só regras: sem referência de deriva
+    assert series[("detector_pix_deriva_amostras", frozenset())] == 0
     for decisao, n in gold["decisao"].value_counts().items():
         assert series[("detector_pix_decisoes_total", frozenset({("decisao", decisao)}))] == n
 
 
 def test_champion_novo_vale_sem_reiniciar_o_stream(
-    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, pushgateway, ler_job
 ) -> None:
-    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-troca").com(intervalo_modelo_s=1)
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-troca").com(
+        intervalo_modelo_s=1, pushgateway_url=pushgateway.url
+    )
+    metricas = MetricasDaPontuacao(cfg, job="teste_pontuacao_troca")
     configurar_mlflow(cfg)
     parametros = Parametros(semente=8, clientes=300, dias=2.0, taxa_fraude=0.03, taxa_invalidas=0.0)
     tudo = gerar_tudo(parametros)
     metade = len(tudo.transacoes) // 2
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE)
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, metricas=metricas)
     try:
         produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes[:metade], tudo.chaves[:metade])
         esperar(lambda: sum(r.decididas for r in pontuador.resumos) >= metade, 120, "a 1ª metade decidida")
@@ -116,6 +121,12 @@ def test_champion_novo_vale_sem_reiniciar_o_stream(
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
     depois = gold.sort_values("offset").groupby("particao")["versao_modelo"].last()
     assert (depois == resultado.versao).all()
+    # Com o champion veio a referência de deriva: a janela conta exatamente os Pix que ele decidiu, e o PSI do
+    # score e das features chega ao Pushgateway.
+    series = ler_job("teste_pontuacao_troca")
+    assert series[("detector_pix_deriva_amostras", frozenset())] == (gold["versao_modelo"] == resultado.versao).sum()
+    psi = {dict(r)["variavel"]: v for (nome, r), v in series.items() if nome == "detector_pix_deriva_psi"}
+    assert {"score", "valor", "pag_valor_zscore"} <= set(psi) and all(v >= 0 for v in psi.values())
 
 
 def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cfg_teste: Configuracao) -> None:

@@ -168,6 +168,14 @@ def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTrein
         "limiares.csv",
     } <= arquivos
     assert 0 < completo.limiares["REVISAR"] <= completo.limiares["BLOQUEAR"] <= 1
+    # A referência da deriva vai com o run (artefato) e com o modelo registrado (o stream a lê do champion).
+    referencia = mlflow.artifacts.load_dict(f"runs:/{completo.run_id}/deriva/referencia.json")
+    assert referencia["medida"] == "psi" and {"score", "valor", "pag_valor_zscore"} <= set(referencia["variaveis"])
+    assert referencia["amostras"] > 0
+    for baldes in referencia["variaveis"].values():
+        assert abs(sum(baldes["proporcoes"]) - 1) < 1e-9 and len(baldes["proporcoes"]) == len(baldes["bordas"]) + 2
+    registrado = mlflow.pyfunc.load_model(f"models:/{cfg_ml.nome_modelo_registrado}/{completo.versao}")
+    assert registrado.unwrap_python_model().referencia_deriva == referencia
     # O modelo completo supera só regras no mesmo teste.
     assert completo.metricas_escolhido["average_precision"] > completo.metricas["regras"]["average_precision"]
     ultimo = MlflowClient().get_model_version_by_alias(cfg_ml.nome_modelo_registrado, "challenger")

@@ -34,6 +34,8 @@ def _expostas() -> tuple[set[str], set[tuple[str, str]]]:
     pontuacao = MetricasDaPontuacao(cfg)
     pontuacao.modelo("1")
     pontuacao.lote({"APROVAR": 1, "REVISAR": 1, "BLOQUEAR": 1}, [0.1], 0.2, sem_decisao=1, duplicatas=1)
+    pontuacao.deriva({"score": 0.01, "valor": 0.3}, amostras=5000)
+    pontuacao.precisao_tardia({"BLOQUEAR": 10}, {"BLOQUEAR": 4})
     processamento = MetricasDoProcessamento(cfg)
     processamento.lote(ResumoDoLote(1, 4, 1, 1, 1, 1, 0.5, 10, 1_700_000_000.0))
     nomes: set[str] = set()
@@ -106,11 +108,14 @@ def test_painel_usa_a_fonte_provisionada_e_cobre_o_pedido() -> None:
     painel = json.loads(PAINEL.read_text(encoding="utf-8"))
     assert painel["uid"] == "detector-pix"
     for p in painel["panels"]:
+        if p["type"] == "row":  # cabeçalho de seção: sem consulta
+            assert "targets" not in p, p["title"]
+            continue
         assert p["datasource"]["uid"] == uid, p["title"]
         assert all(alvo["datasource"]["uid"] == uid for alvo in p["targets"]), p["title"]
     titulos = " | ".join(p["title"] for p in painel["panels"]).lower()
     for pedido in ("decisões por tipo", "latência", "só regras", "versão do modelo", "duração dos lotes",
-                   "mensagens por destino", "contas no estado"):  # fmt: skip
+                   "mensagens por destino", "contas no estado", "deriva: psi", "precisão tardia"):  # fmt: skip
         assert pedido in titulos, pedido
     ids = [p["id"] for p in painel["panels"]]
     assert len(ids) == len(set(ids))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 
@@ -136,3 +138,30 @@ def test_lancador_explica_binario_ausente_e_porta_ocupada() -> None:
         porta = ocupante.getsockname()[1]
         with pytest.raises(ErroDeAmbiente, match=f"Porta {porta} .* já está em uso"):
             PushgatewayLocal(porta=porta).iniciar()
+
+
+def test_reinicio_substitui_o_grupo_da_implantacao_e_implantacoes_nao_se_misturam(
+    pushgateway: PushgatewayLocal, cfg_monitoramento: Configuracao
+) -> None:
+    job = _job()
+    prod = cfg_monitoramento.com(catalogo="pix", esquema="fraudes")
+    dev = cfg_monitoramento.com(catalogo="pix_dev", esquema="fraudes")
+    antes = MetricasDaPontuacao(prod, job=job)
+    antes.modelo(None)
+    assert antes.publicar()
+    # O driver reinicia (outro processo, talvez outra máquina): a mesma implantação, um registro novo.
+    depois = MetricasDaPontuacao(prod, job=job)
+    depois.modelo("7")
+    assert depois.publicar()
+    outra = MetricasDaPontuacao(dev, job=job)
+    outra.modelo(None)
+    assert outra.publicar()
+
+    with urllib.request.urlopen(f"{pushgateway.url}/api/v1/metrics", timeout=5) as resposta:
+        grupos = [g for g in json.load(resposta)["data"] if g["labels"].get("job") == job]
+    por_implantacao = {g["labels"]["implantacao"]: g for g in grupos}
+    assert len(grupos) == 2 and set(por_implantacao) == {"pix.fraudes", "pix_dev.fraudes"}
+    assert all("instance" not in g["labels"] for g in grupos)  # nada que dependa da máquina
+    so_regras = por_implantacao["pix.fraudes"]["detector_pix_pontuacao_so_regras"]["metrics"][0]["value"]
+    assert float(so_regras) == 0  # o grupo antigo (só regras) foi substituído pelo do reinício
+    assert float(por_implantacao["pix_dev.fraudes"]["detector_pix_pontuacao_so_regras"]["metrics"][0]["value"]) == 1
