@@ -5,6 +5,10 @@ pontuar o tráfego inteiro) -> alguns segundos de tráfego ao vivo com a consult
 latência. Tráfego novo a cada execução (tópicos e pasta próprios). O resumo compara as decisões com o gabarito
 do simulador (precisão e recall), mostra a latência Kafka -> decisão, o run e a versão no MLflow e onde ficaram
 as tabelas.
+
+Sem Docker não há Grafana no laptop; por isso a demo sobe um Pushgateway e um Prometheus próprios (binários do
+sistema, portas sorteadas), os streams publicam neles de verdade, e no fim o painel do Grafana é desenhado num PNG
+com a mesma PromQL do ``detector-pix.json`` (``monitoramento/painel.py``).
 """
 
 from __future__ import annotations
@@ -13,15 +17,31 @@ import os
 import shutil
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plataforma.cli import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
+from plataforma.erros import ErroDeAmbiente
 from plataforma.kafka_local import BrokerKafkaLocal
 
-ETAPAS = 8
+if TYPE_CHECKING:
+    from monitoramento.local import PrometheusLocal, PushgatewayLocal
+
+ETAPAS = 9
 TPS_AO_VIVO = 300
 SEGUNDOS_AO_VIVO = 30
 AQUECIMENTO_S = 8  # como no benchmark: fora os primeiros segundos (JIT do Spark e do Python)
+RASPAGEM_S = 1  # o Prometheus da demo raspa a cada segundo: a demo inteira dura poucos minutos
+# O que os notebooks (rodando neste processo) leem do ambiente para usar os tópicos, a pasta e o Pushgateway da demo.
+CAMPOS_NO_AMBIENTE = (
+    "dados_dir",
+    "kafka_bootstrap",
+    "topico_transacoes",
+    "topico_med",
+    "topico_decisoes",
+    "pushgateway_url",
+)
 
 
 def _etapa(numero: int, texto: str) -> None:
@@ -42,12 +62,15 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         topico_decisoes=f"demo.{execucao}.decisoes",
     )
 
-    _etapa(1, f"broker Kafka local em {demo.kafka_bootstrap}")
+    _etapa(1, f"broker Kafka local em {demo.kafka_bootstrap} e monitoramento local (Pushgateway + Prometheus)")
     broker = BrokerKafkaLocal(demo, pasta=cfg.pasta_dados / "kafka")
     ja_estava = broker.status().vivo
     print(broker.iniciar().descrever() if not ja_estava else "Broker já estava rodando; usando-o.")
     broker.criar_topicos(demo.topicos)
+    monitoramento = MonitoramentoDaDemo(pasta / "monitoramento")
     try:
+        print(monitoramento.iniciar())
+        demo = demo.com(pushgateway_url=monitoramento.url_pushgateway)  # vazio (sem binários) = métricas desligadas
         _etapa(2, f"simulador: {clientes} clientes, {dias:g} dias, {taxa_invalidas:.0%} de entrada ruim de propósito")
         parametros = Parametros(semente=semente, clientes=clientes, dias=dias, taxa_invalidas=taxa_invalidas)
         tudo = gerar_tudo(parametros)
@@ -57,7 +80,7 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         print(f"{len(transacoes)} mensagens em {demo.topico_transacoes} ({len(tudo.defeitos)} ruins de propósito, "
               f"{tudo.fraudes} fraudes no gabarito) e {len(med)} notificações MED em {demo.topico_med}.")  # fmt: skip
 
-        for campo in ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes"):
+        for campo in CAMPOS_NO_AMBIENTE:
             os.environ[PREFIXO_AMBIENTE + campo.upper()] = str(getattr(demo, campo))
         _etapa(3, "notebook de ingestão (Kafka -> bronze), modo disponível")
         executar_notebook("ingestao", {"disponivel": "sim"})
@@ -74,11 +97,73 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
 
         _etapa(8, "resumo")
         _resumir(demo, gabarito, inicio_ao_vivo_ms)
+        _etapa(9, "painel do Grafana desenhado com as métricas desta demo")
+        monitoramento.renderizar(pasta / "painel")
     finally:
+        monitoramento.parar()
         if not ja_estava:
             broker.parar()
     print(f"\nDemo concluída em {time.perf_counter() - inicio:.0f} s.")
     return 0
+
+
+class MonitoramentoDaDemo:
+    """Pushgateway e Prometheus só da demo: portas sorteadas (um Pushgateway do usuário na 9091 fica intocado)."""
+
+    def __init__(self, pasta: Path) -> None:
+        self.pasta = pasta
+        self.pushgateway: PushgatewayLocal | None = None
+        self.prometheus: PrometheusLocal | None = None
+        self.inicio = 0.0
+        self.indisponivel = ""
+
+    @property
+    def url_pushgateway(self) -> str:
+        return self.pushgateway.url if self.pushgateway and self.prometheus else ""
+
+    def iniciar(self) -> str:
+        """Sobe os dois; sem os binários, a demo segue sem métricas e a mensagem diz o que instalar."""
+        from monitoramento.local import PrometheusLocal, PushgatewayLocal
+
+        try:
+            self.pushgateway = PushgatewayLocal(pasta=self.pasta / "pushgateway")
+            self.pushgateway.iniciar()
+            alvo = f"{self.pushgateway.host}:{self.pushgateway.porta}"
+            self.prometheus = PrometheusLocal(alvo, intervalo=f"{RASPAGEM_S}s", pasta=self.pasta / "prometheus")
+            self.prometheus.iniciar()
+        except ErroDeAmbiente as erro:
+            self.parar()
+            self.indisponivel = str(erro)
+            return f"Monitoramento desligado nesta demo (o pipeline segue, sem métricas nem painel): {erro}"
+        self.inicio = time.time()
+        return (
+            f"Pushgateway em {self.pushgateway.url} e Prometheus em {self.prometheus.url} (raspagem a cada "
+            f"{RASPAGEM_S} s, dados em {self.pasta}); os streams publicam as métricas ali."
+        )
+
+    def renderizar(self, destino: Path) -> None:
+        """O painel sobre a janela da demo inteira: do Prometheus no ar até agora."""
+        if self.prometheus is None:
+            print(f"Painel não renderizado: {self.indisponivel}")
+            return
+        from monitoramento.painel import Janela, renderizar_painel
+
+        janela = Janela.para(self.inicio, time.time(), RASPAGEM_S)
+        resultado = renderizar_painel(self.prometheus.api, janela, destino, origem=self.prometheus.url)
+        total = len(resultado.com_dados) + len(resultado.sem_dados)
+        print(f"Painel do Grafana renderizado com a PromQL de detector-pix.json: {resultado.png}")
+        print(f"Página com a imagem e a consulta de cada painel: {resultado.html}")
+        print(f"{len(resultado.com_dados)} de {total} painéis com dados nesta demo.")
+        if resultado.sem_dados:
+            print("Sem dados: " + "; ".join(resultado.sem_dados) + ".")
+        print("O Prometheus da demo para agora; para acompanhar streams ao vivo: python -m monitoramento.local")
+
+    def parar(self) -> None:
+        """Para só o que esta demo subiu; as raspagens ficam na pasta da demo."""
+        for processo in (self.prometheus, self.pushgateway):
+            if processo is not None:
+                processo.parar()
+        self.prometheus = self.pushgateway = None
 
 
 def _ao_vivo(cfg: Configuracao) -> float:
