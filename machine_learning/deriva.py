@@ -7,8 +7,8 @@ depois de um reinício), aparece primeiro na forma das distribuições, muito an
 Medida: o PSI (population stability index), ``Σ (p_atual − p_ref) · ln(p_atual / p_ref)`` sobre baldes fixos.
 Escolhido por ser o padrão de risco de crédito e de fraude, com limiares conhecidos pelos times de modelo
 (< 0,1 estável; 0,1 a 0,25 moderado; > 0,25 mudança grande), simétrico, e barato no caminho quente: os baldes
-saem dos quantis da referência, e a janela guarda só contagens por balde, nunca as amostras. Um teste KS daria
-p-valores minúsculos com milhares de amostras, o que não ajuda a decidir; a divergência de Jensen-Shannon
+saem dos quantis da referência, e a janela (as últimas 24 horas) guarda só contagens por balde e por hora. Um
+teste KS daria p-valores minúsculos com milhares de amostras, o que não ajuda a decidir; a divergência de Jensen-Shannon
 seria equivalente, com limiares menos conhecidos.
 
 A referência é o período de teste do treino (o mais recente, fora da amostra), pontuado pelo modelo escolhido:
@@ -19,7 +19,7 @@ A referência é o período de teste do treino (o mais recente, fora da amostra)
 from __future__ import annotations
 
 import math
-from collections import deque
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,8 +44,7 @@ VARIAVEIS_DE_DERIVA = (
 SCORE = "score"
 BALDES = 10  # decis da referência; variáveis discretas (booleanos, contagens pequenas) ficam com menos
 PISO = 1e-4  # proporção mínima de um balde: um balde vazio num dos lados não dá PSI infinito
-TAMANHO_JANELA = 20_000  # Pix recentes comparados com a referência
-BLOCOS_JANELA = 20  # a janela anda de bloco em bloco (5% dela): memória fixa, qualquer que seja o tamanho dos lotes
+HORAS_JANELA = 24  # um dia inteiro de Pix (tempo do evento) contra a referência: o ciclo diário se cancela
 VERSAO_FORMATO = 1
 
 
@@ -134,50 +133,65 @@ def referencia_de(features: pd.DataFrame, score: np.ndarray, baldes: int = BALDE
     return ReferenciaDeDeriva({nome: baldes_de(v, baldes) for nome, v in colunas.items()}, len(score))
 
 
+def horas_do_evento(data_hora: pd.Series) -> np.ndarray:
+    """Hora de cada Pix (horas desde a época, UTC): a chave dos blocos da janela."""
+    instantes = pd.to_datetime(data_hora, utc=True)
+    return ((instantes - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(hours=1)).to_numpy(np.int64)
+
+
 @dataclass
 class JanelaDeDeriva:
-    """Contagens por balde dos últimos ~``tamanho`` Pix, em blocos: o bloco mais velho sai quando a janela enche.
+    """Contagens por balde das últimas ``horas`` horas de Pix (tempo do evento), em blocos de uma hora.
 
-    Guarda ``BLOCOS_JANELA`` + 1 blocos de contagens, nunca as amostras: memória fixa, seja o lote de 1 ou de
-    10.000 Pix. A janela tem entre ``tamanho`` e ``tamanho`` + um bloco de Pix depois de cheia.
+    Por que 24 horas de tempo do evento, e não os últimos N Pix: quase toda feature tem ciclo diário (hora, valor,
+    ritmo), e uma janela de minutos compararia "meio-dia" com "o dia inteiro" do treino e acusaria deriva todo
+    dia. Com um dia inteiro na janela o ciclo se cancela, e o alerta só vale com a janela coberta
+    (``horas_cobertas``). Tempo do evento, e não do relógio, para que um reprocessamento do histórico meça o
+    histórico. Memória fixa: no máximo ``horas`` blocos de contagens, nunca as amostras.
     """
 
     referencia: ReferenciaDeDeriva
-    tamanho: int = TAMANHO_JANELA
-    _blocos: deque = field(default_factory=deque, init=False, repr=False)
-    _aberto: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    _no_aberto: int = field(default=0, init=False, repr=False)
-    _soma: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    amostras: int = field(default=0, init=False)
-
-    def __post_init__(self) -> None:
-        self._aberto = self._zeros()
-        self._soma = self._zeros()
+    horas: int = HORAS_JANELA
+    _blocos: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, init=False, repr=False)
+    _por_hora: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
     def _zeros(self) -> dict[str, np.ndarray]:
         return {nome: np.zeros(len(b.proporcoes), np.int64) for nome, b in self.referencia.variaveis.items()}
 
-    def observar(self, colunas: Mapping[str, np.ndarray]) -> None:
-        """Soma um lote (as colunas de ``colunas_de_deriva``); variáveis que a referência não tem são ignoradas."""
-        n = len(colunas[SCORE]) if SCORE in colunas else 0
-        if n == 0:
+    @property
+    def amostras(self) -> int:
+        return sum(self._por_hora.values())
+
+    @property
+    def horas_cobertas(self) -> int:
+        """Do bloco mais velho ao mais novo, em horas (a janela só compara um dia inteiro quando chega a ``horas``)."""
+        return max(self._blocos) - min(self._blocos) + 1 if self._blocos else 0
+
+    def observar(self, colunas: Mapping[str, np.ndarray], horas: np.ndarray, agora_s: float | None = None) -> None:
+        """Soma um lote (as colunas de ``colunas_de_deriva`` e a hora de cada Pix, de ``horas_do_evento``).
+
+        Pix de mais de uma hora no futuro do relógio não entram: um horário absurdo não empurra a janela para
+        frente (o que esvaziaria a janela). Pix mais velhos que a janela também não.
+        """
+        horas = np.asarray(horas, dtype=np.int64)
+        if len(horas) == 0:
             return
-        for nome, baldes in self.referencia.variaveis.items():
-            if nome in colunas:
-                contagem = baldes.contar(colunas[nome])
-                self._aberto[nome] += contagem
-                self._soma[nome] += contagem
-        self._no_aberto += n
-        self.amostras += n
-        if self._no_aberto >= max(self.tamanho // BLOCOS_JANELA, 1):
-            self._blocos.append((self._no_aberto, self._aberto))
-            self._aberto, self._no_aberto = self._zeros(), 0
-        while self._blocos and self.amostras - self._blocos[0][0] >= self.tamanho:
-            velho_n, velho = self._blocos.popleft()
-            self.amostras -= velho_n
-            for nome, contagem in velho.items():
-                self._soma[nome] -= contagem
+        limite = int((time.time() if agora_s is None else agora_s) // 3600) + 1
+        mais_nova = max([*self._blocos, int(horas[horas <= limite].max(initial=-1))])
+        for hora in np.unique(horas[(horas <= limite) & (horas > mais_nova - self.horas)]):
+            linhas = horas == hora
+            bloco = self._blocos.setdefault(int(hora), self._zeros())
+            for nome, baldes in self.referencia.variaveis.items():
+                if nome in colunas:
+                    bloco[nome] += baldes.contar(np.asarray(colunas[nome])[linhas])
+            self._por_hora[int(hora)] = self._por_hora.get(int(hora), 0) + int(linhas.sum())
+        for hora in [h for h in self._blocos if h <= mais_nova - self.horas]:
+            del self._blocos[hora], self._por_hora[hora]
 
     def psi(self) -> dict[str, float]:
         """PSI de cada variável da janela contra a referência."""
-        return {nome: psi(b.proporcoes, self._soma[nome]) for nome, b in self.referencia.variaveis.items()}
+        soma = self._zeros()
+        for bloco in self._blocos.values():
+            for nome, contagem in bloco.items():
+                soma[nome] += contagem
+        return {nome: psi(b.proporcoes, soma[nome]) for nome, b in self.referencia.variaveis.items()}

@@ -46,7 +46,7 @@ from machine_learning.decisao import (
     decidir,
     pontuar_regras,
 )
-from machine_learning.deriva import JanelaDeDeriva, ReferenciaDeDeriva, colunas_de_deriva
+from machine_learning.deriva import JanelaDeDeriva, ReferenciaDeDeriva, colunas_de_deriva, horas_do_evento
 from machine_learning.rotulos import JANELA_PRECISAO_TARDIA_DIAS, precisao_tardia
 from plataforma.config import Configuracao
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
@@ -352,11 +352,14 @@ class ProcessadorDeDecisoes:
             referencia = modelo.referencia_deriva
             self.janela_deriva = None if referencia is None else JanelaDeDeriva(referencia)
             self._versao_deriva = modelo.versao
-        if self.janela_deriva is not None and len(score):
-            self.janela_deriva.observar(colunas_de_deriva(features, score))
+        janela = self.janela_deriva
+        if janela is not None and len(score):
+            janela.observar(colunas_de_deriva(features, score), horas_do_evento(features["data_hora"]))
         if self.metricas:
-            janela = self.janela_deriva
-            self.metricas.deriva({} if janela is None else janela.psi(), 0 if janela is None else janela.amostras)
+            if janela is None:
+                self.metricas.deriva({}, 0, 0)
+            else:
+                self.metricas.deriva(janela.psi(), janela.amostras, janela.horas_cobertas)
 
     def tarefas_periodicas(self, agora: float, proximas: dict[str, float]) -> None:
         """Uma rodada: cada tarefa roda quando chega a sua hora. Falhas viram aviso; o stream segue."""
@@ -387,6 +390,8 @@ class ProcessadorDeDecisoes:
         self.escritor.preparar_tabela()
         self.escritor.descarregar()
         self._verificar_modelo()
+        if self.metricas:
+            self.metricas.partida()
         self.buscar_marcas()
         proximas = {n: time.monotonic() + 1 for n in ("modelo", "marcas", "escrita", "metricas")}
         proximas["precisao"] = time.monotonic()  # na partida, fora do caminho quente (a linha de tarefas)

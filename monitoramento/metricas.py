@@ -8,8 +8,9 @@ de cada micro-batch; o Prometheus raspa o Pushgateway (``honor_labels: true``) e
 Cada instância tem o próprio ``CollectorRegistry``: as duas consultas podem rodar no mesmo processo
 sem misturar séries, e ``publicar`` substitui (PUT) exatamente o grupo ``job`` + ``implantacao`` desta
 consulta. A chave do grupo vem da implantação (catálogo.esquema no Databricks), nunca do nome da máquina:
-um driver que reinicia em outra máquina substitui o próprio grupo em vez de deixar um grupo velho para trás. ``lote`` e ``publicar`` podem ser chamados de threads diferentes: uma trava garante que o
-envio leve um retrato consistente (o histograma não sai com ``_count`` de um lote e ``_bucket`` de outro).
+um driver que reinicia em outra máquina substitui o próprio grupo em vez de deixar um grupo velho para trás.
+``lote`` e ``publicar`` podem ser chamados de threads diferentes: uma trava garante que o envio leve um retrato
+consistente (o histograma não sai com ``_count`` de um lote e ``_bucket`` de outro).
 
 Monitoramento nunca derruba o stream: ``publicar`` não levanta exceção; devolve ``False`` e avisa no log
 uma vez por sequência de falhas (e de novo quando volta a funcionar).
@@ -81,6 +82,17 @@ class _Publicador:
         """Chave de agrupamento: ``job`` (no caminho) + ``implantacao``; um push substitui só este grupo."""
         return {"implantacao": self.implantacao}
 
+    def partida(self) -> bool:
+        """Publica os contadores zerados ao iniciar a consulta, com a partida como "último lote".
+
+        Zerados: sem uma raspagem com o contador em zero, o ``rate()`` não vê o primeiro lote (num lote único, o de
+        um reprocessamento, não veria nada). A partida como último lote: um job que reinicia e trava antes do
+        primeiro lote ainda dispara o alerta de parada.
+        """
+        with self._trava:
+            self.ultimo_lote.labels(consulta=self.consulta).set(time.time())
+        return self.publicar()
+
     def publicar(self) -> bool:
         """Empurra o retrato atual (PUT). Verdadeiro se o Pushgateway aceitou; nunca levanta exceção."""
         if not self.url:
@@ -148,7 +160,12 @@ class MetricasDaPontuacao(_Publicador):
             registry=r,
         )
         self.deriva_amostras = Gauge(
-            "detector_pix_deriva_amostras", "Pix na janela recente que o PSI compara com a referência.", registry=r
+            "detector_pix_deriva_amostras", "Pix das últimas 24 h que o PSI compara com a referência.", registry=r
+        )
+        self.deriva_horas = Gauge(
+            "detector_pix_deriva_horas_na_janela",
+            "Horas de Pix que a janela da deriva cobre (o ciclo diário só se cancela com 24).",
+            registry=r,
         )
         self.decisoes_avaliadas = Gauge(
             "detector_pix_decisoes_avaliadas",
@@ -176,7 +193,7 @@ class MetricasDaPontuacao(_Publicador):
             except ValueError:
                 self.versao_modelo.set(math.nan)
 
-    def deriva(self, psi: Mapping[str, float], amostras: int) -> None:
+    def deriva(self, psi: Mapping[str, float], amostras: int, horas_cobertas: int) -> None:
         """PSI por variável da janela recente; sem referência (só regras), as séries somem no próximo push."""
         with self._trava:
             self.deriva_psi.clear()
@@ -184,6 +201,7 @@ class MetricasDaPontuacao(_Publicador):
                 if math.isfinite(valor):
                     self.deriva_psi.labels(variavel=variavel).set(valor)
             self.deriva_amostras.set(max(0, amostras))
+            self.deriva_horas.set(max(0, horas_cobertas))
 
     def precisao_tardia(self, avaliadas: Mapping[str, int], confirmadas: Mapping[str, int]) -> None:
         """Quantas decisões de cada tipo a MED já confirmou como fraude (numerador e denominador)."""

@@ -376,6 +376,8 @@ def iniciar_processamento(
     """Inicia as duas consultas (transações e MED). Devolve também o processador, com os resumos por lote."""
     preparar_tabelas(spark, cfg)
     processador = ProcessadorDeTransacoes(spark, cfg, chave, metricas=metricas)
+    if metricas is not None:
+        metricas.partida()
     consultas = []
     for origem, consulta, funcao in (
         (tabela(cfg, "bronze_transacoes"), CONSULTA_TRANSACOES, processador),

@@ -10,12 +10,13 @@ import pandas as pd
 from chispa import assert_df_equality
 
 from machine_learning.deriva import (
-    BLOCOS_JANELA,
+    HORAS_JANELA,
     SCORE,
     JanelaDeDeriva,
     ReferenciaDeDeriva,
     baldes_de,
     colunas_de_deriva,
+    horas_do_evento,
     psi,
     referencia_de,
 )
@@ -34,13 +35,21 @@ def _features(rng: np.random.Generator, n: int, deslocamento: float = 0.0) -> tu
     return features, score
 
 
+AGORA_S = datetime(2026, 12, 1, 12, tzinfo=UTC).timestamp()
+HORA = int(AGORA_S // 3600)
+
+
+def _horas(n: int, hora: int = HORA) -> np.ndarray:
+    return np.full(n, hora, np.int64)
+
+
 def test_mesma_distribuicao_tem_psi_quase_zero_e_deslocada_passa_do_limiar() -> None:
     rng = np.random.default_rng(1)
     referencia = referencia_de(*_features(rng, 20_000))
     mesma = JanelaDeDeriva(referencia)
-    mesma.observar(colunas_de_deriva(*_features(rng, 20_000)))
+    mesma.observar(colunas_de_deriva(*_features(rng, 20_000)), _horas(20_000), AGORA_S)
     deslocada = JanelaDeDeriva(referencia)
-    deslocada.observar(colunas_de_deriva(*_features(rng, 20_000, deslocamento=1.0)))
+    deslocada.observar(colunas_de_deriva(*_features(rng, 20_000, deslocamento=1.0)), _horas(20_000), AGORA_S)
     estavel, mudou = mesma.psi(), deslocada.psi()
     assert set(estavel) == {"valor", "pag_valor_zscore", "primeiro_pagamento_ao_recebedor", SCORE}
     assert max(estavel.values()) < 0.01
@@ -61,19 +70,38 @@ def test_psi_sem_amostras_e_nan_e_balde_vazio_nao_e_infinito() -> None:
     assert np.isfinite(psi((1.0, 0.0), np.array([0, 100])))
 
 
-def test_janela_esquece_o_passado_e_tem_memoria_fixa() -> None:
+def test_janela_guarda_24_horas_de_evento_e_esquece_o_resto() -> None:
     rng = np.random.default_rng(2)
     referencia = referencia_de(*_features(rng, 10_000))
-    janela = JanelaDeDeriva(referencia, tamanho=2_000)
-    for _ in range(40):  # muito mais que a janela, em lotes de tamanhos variados
-        janela.observar(colunas_de_deriva(*_features(rng, int(rng.integers(1, 300)))))
+    janela = JanelaDeDeriva(referencia)
+    inicio = HORA - 100  # os dois dias e o dia seguinte, todos antes do relógio
+    for hora in range(inicio, inicio + 48):  # dois dias de tráfego estável, em lotes de tamanhos variados
+        n = int(rng.integers(1, 300))
+        janela.observar(colunas_de_deriva(*_features(rng, n)), _horas(n, hora), AGORA_S)
     assert janela.psi()[SCORE] < 0.1
-    assert 2_000 <= janela.amostras <= 2_000 + 2_000 // BLOCOS_JANELA + 300
-    assert len(janela._blocos) <= BLOCOS_JANELA + 1
-    for _ in range(40):  # o tráfego muda: depois de uma janela inteira, só o novo conta
-        janela.observar(colunas_de_deriva(*_features(rng, 100, deslocamento=1.0)))
+    assert janela.horas_cobertas == HORAS_JANELA and len(janela._blocos) == HORAS_JANELA  # memória fixa
+    for hora in range(inicio + 48, inicio + 48 + HORAS_JANELA):  # o tráfego muda: depois de um dia, só o novo conta
+        janela.observar(colunas_de_deriva(*_features(rng, 100, deslocamento=1.0)), _horas(100, hora), AGORA_S)
     assert janela.psi()[SCORE] > 0.25
-    assert janela.amostras <= 2_000 + 2_000 // BLOCOS_JANELA + 100
+    assert janela.amostras == 100 * HORAS_JANELA
+
+
+def test_janela_ignora_futuro_absurdo_e_passado_fora_da_janela() -> None:
+    rng = np.random.default_rng(4)
+    referencia = referencia_de(*_features(rng, 2_000))
+    janela = JanelaDeDeriva(referencia)
+    janela.observar(colunas_de_deriva(*_features(rng, 500)), _horas(500), AGORA_S)
+    # Um Pix datado de 2099 não empurra a janela para frente (o que apagaria o dia inteiro).
+    futuro = np.array([int(datetime(2099, 1, 1, tzinfo=UTC).timestamp() // 3600)])
+    janela.observar(colunas_de_deriva(*_features(rng, 1)), futuro, AGORA_S)
+    velho = np.array([HORA - 30])  # mais velho que 24 h antes do Pix mais novo: fora
+    janela.observar(colunas_de_deriva(*_features(rng, 1)), velho, AGORA_S)
+    assert janela.amostras == 500 and janela.horas_cobertas == 1
+
+
+def test_horas_do_evento_em_utc() -> None:
+    datas = pd.Series(pd.to_datetime(["2026-12-01T12:59:59.999Z", "2026-12-01T13:00:00.000Z"], utc=True))
+    assert horas_do_evento(datas).tolist() == [HORA, HORA + 1]
 
 
 def test_referencia_vai_e_volta_em_json() -> None:

@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 
 from machine_learning.dados_simulados import simular
 from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
+from machine_learning.deriva import HORAS_JANELA, horas_do_evento
 from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao, ler_decisoes_kafka
 from machine_learning.treino import treinar
 from monitoramento.metricas import MetricasDaPontuacao
@@ -121,10 +122,13 @@ def test_champion_novo_vale_sem_reiniciar_o_stream(
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
     depois = gold.sort_values("offset").groupby("particao")["versao_modelo"].last()
     assert (depois == resultado.versao).all()
-    # Com o champion veio a referência de deriva: a janela conta exatamente os Pix que ele decidiu, e o PSI do
-    # score e das features chega ao Pushgateway.
+    # Com o champion veio a referência de deriva: a janela conta exatamente os Pix que ele decidiu nas últimas 24 h
+    # de tempo do evento, e o PSI do score e das features chega ao Pushgateway.
     series = ler_job("teste_pontuacao_troca")
-    assert series[("detector_pix_deriva_amostras", frozenset())] == (gold["versao_modelo"] == resultado.versao).sum()
+    horas = horas_do_evento(gold.loc[gold["versao_modelo"] == resultado.versao, "data_hora"])
+    na_janela = horas[horas > horas.max() - HORAS_JANELA]
+    assert series[("detector_pix_deriva_amostras", frozenset())] == len(na_janela)
+    assert series[("detector_pix_deriva_horas_na_janela", frozenset())] == horas.max() - na_janela.min() + 1
     psi = {dict(r)["variavel"]: v for (nome, r), v in series.items() if nome == "detector_pix_deriva_psi"}
     assert {"score", "valor", "pag_valor_zscore"} <= set(psi) and all(v >= 0 for v in psi.values())
 

@@ -165,3 +165,16 @@ def test_reinicio_substitui_o_grupo_da_implantacao_e_implantacoes_nao_se_mistura
     so_regras = por_implantacao["pix.fraudes"]["detector_pix_pontuacao_so_regras"]["metrics"][0]["value"]
     assert float(so_regras) == 0  # o grupo antigo (só regras) foi substituído pelo do reinício
     assert float(por_implantacao["pix_dev.fraudes"]["detector_pix_pontuacao_so_regras"]["metrics"][0]["value"]) == 1
+
+
+def test_partida_publica_contadores_zerados_e_a_hora_da_partida(
+    cfg_monitoramento: Configuracao, ler_job: Callable
+) -> None:
+    job = _job()
+    antes = time.time()
+    assert MetricasDoProcessamento(cfg_monitoramento, job=job).partida()
+    series = ler_job(job)
+    for destino in ("silver", "quarentena", "duplicata"):  # o rate() do primeiro lote precisa deste zero
+        assert series[_serie("detector_pix_mensagens_total", destino=destino)] == 0
+    partida = series[_serie("detector_pix_ultimo_lote_timestamp_segundos", consulta="processamento")]
+    assert antes <= partida <= time.time()
