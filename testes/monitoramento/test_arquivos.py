@@ -91,8 +91,13 @@ def test_expressoes_so_usam_metricas_e_rotulos_expostos(origem: str) -> None:
     nomes, rotulos = _expostas()
     expressoes = _expressoes_do_painel() if origem == "painel" else list(_expressoes_dos_alertas().values())
     assert expressoes
+    raspagem = yaml.safe_load((PASTA / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs_raspados = {c["job_name"] for c in raspagem["scrape_configs"]}
     for expr in expressoes:
         usadas = set(METRICA.findall(expr))
+        if expr.startswith("up{"):  # a saúde da própria raspagem (PushgatewayFora): o job tem de ser um raspado
+            assert dict(SELETOR.findall(expr))["job"] in jobs_raspados, expr
+            continue
         assert usadas, f"expressão sem métrica do projeto: {expr}"
         assert usadas <= nomes, f"{expr}: métricas que ninguém expõe: {usadas - nomes}"
         for rotulo, valor in SELETOR.findall(expr):

@@ -47,5 +47,12 @@ def test_casos_cobrem_os_alertas_de_deriva_e_os_que_mudaram_de_chave() -> None:
     regras = yaml.safe_load(ARQUIVO_ALERTAS.read_text(encoding="utf-8"))
     existentes = {r["alert"] for g in regras["groups"] for r in g["rules"]}
     assert testados <= existentes, testados - existentes
-    pedidos = {"DerivaDoScore", "DerivaDeFeature", "DecisaoSoComRegras", "PontuacaoParada", "QuarentenaAlta"}
+    pedidos = {
+        "DerivaDoScore",
+        "DerivaDeFeature",
+        "DecisaoSoComRegras",
+        "PontuacaoParada",
+        "QuarentenaAlta",
+        "PushgatewayFora",
+    }
     assert pedidos <= disparam, pedidos - disparam
