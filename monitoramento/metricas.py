@@ -23,15 +23,12 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
 from prometheus_client.metrics_core import Metric
 
 from plataforma.config import Configuracao
-
-if TYPE_CHECKING:
-    from processamento.pipeline import ResumoDoLote
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +37,21 @@ DESTINOS = ("silver", "quarentena", "duplicata")
 # A meta é decidir em menos de 1 s (alerta LatenciaDecisaoAlta); baldes densos em volta dela.
 BALDES_LATENCIA_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)
 TIMEOUT_ENVIO_S = 5.0  # um Pushgateway fora do ar não pode segurar o micro-batch por 30 s (padrão do cliente)
+
+
+class ResumoDoProcessamento(Protocol):
+    """O que as métricas leem de um lote do processamento (``processamento.pipeline.ResumoDoLote`` o cumpre).
+
+    Um protocolo, e não o tipo do processamento: o monitoramento fica abaixo das etapas e não importa nenhuma.
+    """
+
+    silver: int
+    quarentena: int
+    duplicatas: int
+    atrasadas: int
+    contas_no_estado: int
+    segundos: float
+    gold_confirmado_em: float | None
 
 
 class _Retrato:
@@ -257,7 +269,7 @@ class MetricasDoProcessamento(_Publicador):
             "detector_pix_contas_no_estado", "Contas com histórico na memória do motor de features.", registry=r
         )
 
-    def lote(self, resumo: ResumoDoLote) -> None:
+    def lote(self, resumo: ResumoDoProcessamento) -> None:
         """Registra um micro-batch; o horário do lote é o do commit da gold (quando a feature ficou visível)."""
         with self._trava:
             for destino, quantidade in (

@@ -18,8 +18,7 @@ from processamento import contrato
 from simulador import identificadores as ids
 
 if TYPE_CHECKING:
-    from simulador.colunas import Colunas
-    from simulador.motor import Motor
+    from simulador.parametros import Parametros
 
 # Motivo que o validador dá a cada tipo de defeito (com o campo, quando o defeito escolhe um).
 MOTIVO_POR_DEFEITO = {
@@ -94,15 +93,43 @@ def _corromper(tipo: str, linha: str, rng: np.random.Generator) -> tuple[str, st
     raise ValueError(tipo)
 
 
+class FilaDeAtrasadas:
+    """Mensagens reais retidas para sair num lote posterior (defeito ``atrasada``), em ordem de saída."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, str, str, int]] = []  # (quando sai, seq, linha, chave, tempo)
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def reter(self, quando: int, linha: str, chave: str, tempo: int) -> None:
+        self._seq += 1  # desempate estável: duas com o mesmo horário saem na ordem em que entraram
+        heapq.heappush(self._heap, (quando, self._seq, linha, chave, tempo))
+
+    def liberar(self, ate: int, todas: bool = False) -> list[tuple[str, str, int]]:
+        """As que saem antes de ``ate`` (ou todas, no último lote): (linha, chave, tempo)."""
+        saem = []
+        while self._heap and (todas or self._heap[0][0] < ate):
+            _, _, linha, chave, tempo = heapq.heappop(self._heap)
+            saem.append((linha, chave, tempo))
+        return saem
+
+
 def injetar_defeitos(
-    motor: Motor, linhas: list[str], chaves: list[str], tempos: list[int], c: Colunas, t1: int, ultimo: bool
+    p: Parametros,
+    rng: np.random.Generator,
+    atrasadas: FilaDeAtrasadas,
+    linhas: list[str],
+    chaves: list[str],
+    tempos: list[int],
+    t1: int,
+    ultimo: bool,
 ) -> tuple[list[str], list[str], list[int], list[Defeito]]:
     """Mistura no lote as mensagens ruins; devolve as listas novas e onde ficou cada defeito."""
-    p, rng = motor.p, motor.rng
     n = len(linhas)
     extras: list[tuple[float, str, str, int, str, str]] = []  # (posição, linha, chave, tempo, tipo, motivo)
-    while motor.atrasadas and (ultimo or motor.atrasadas[0][0] < t1):
-        _, _, linha, chave, tempo = heapq.heappop(motor.atrasadas)
+    for linha, chave, tempo in atrasadas.liberar(t1, todas=ultimo):
         extras.append((float(rng.uniform(0, n + 1)), linha, chave, tempo, "atrasada", ""))
     removidas: set[int] = set()
     if p.taxa_invalidas > 0 and n:
@@ -117,9 +144,8 @@ def injetar_defeitos(
                 if ultimo:  # não há lote depois: vai para o fim deste
                     extras.append((n + 1.0, linhas[j], chaves[j], tempos[j], tipo, ""))
                 else:
-                    motor._seq += 1
                     quando = tempos[j] + int(rng.uniform(10, 360) * MINUTO)
-                    heapq.heappush(motor.atrasadas, (quando, motor._seq, linhas[j], chaves[j], tempos[j]))
+                    atrasadas.reter(quando, linhas[j], chaves[j], tempos[j])
                 removidas.add(j)
             elif tipo == "duplicada":
                 extras.append((float(rng.uniform(j + 0.5, n + 0.5)), linhas[j], chaves[j], tempos[j], tipo, ""))

@@ -34,7 +34,7 @@ from simulador.colunas import (
     Acumulador,
     Colunas,
 )
-from simulador.defeitos import Defeito, injetar_defeitos
+from simulador.defeitos import Defeito, FilaDeAtrasadas, injetar_defeitos
 from simulador.nomes import INFO_PAGADOR
 from simulador.parametros import ABUSO_MED, LEGITIMA, TIPOLOGIAS, Parametros
 from simulador.populacao import Populacao
@@ -131,7 +131,7 @@ class Motor:
         self.mistura = {nome: p.mistura.get(nome, 0.0) / soma for nome in TIPOLOGIAS}
         self.pendentes = Colunas.vazia()
         self.fila_med: list[tuple[int, int, str, str, str]] = []  # (instante, seq, linha, chave, tipo)
-        self.atrasadas: list[tuple[int, int, str, str, int]] = []  # (quando sai, seq, linha, chave, tempo)
+        self.atrasadas = FilaDeAtrasadas()
         self._seq = 0
         self._ativos_ate = -1
         self._cdf = np.zeros(0)
@@ -440,7 +440,9 @@ class Motor:
             med_por_tipo[tipo] += 1
 
         tempos = c.t.tolist()
-        linhas, chaves, tempos, defeitos = injetar_defeitos(self, linhas, chaves, tempos, c, t1, ultimo)
+        linhas, chaves, tempos, defeitos = injetar_defeitos(
+            self.p, self.rng, self.atrasadas, linhas, chaves, tempos, t1, ultimo
+        )
         return Lote(
             inicio_ms=t0, fim_ms=t1, transacoes=linhas, chaves=chaves, tempos_ms=tempos, med=med,
             chaves_med=chaves_med, gabarito=gabarito, defeitos=defeitos, fraudes=int((c.tip > 0).sum()),

@@ -22,7 +22,7 @@ def executar_em_processo(
     ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": chave.decode()}
     for campo in (*CAMPOS_ISOLADOS, *campos):
         ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
-    comando = [sys.executable, "-m", "plataforma.cli", "executar", *argumentos]
+    comando = [sys.executable, "-m", "aplicacao.cli", "executar", *argumentos]
     with saida.open("ab") as log:
         # Sessão própria: o SIGKILL derruba o grupo todo (Python e a JVM do Spark), como a queda de um driver.
         return subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from aplicacao.demo import MonitoramentoDaDemo
 from monitoramento.local import PrometheusLocal, PushgatewayLocal
 from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
 from monitoramento.painel import (
@@ -25,7 +26,6 @@ from monitoramento.painel import (
     substituir_variaveis,
 )
 from plataforma.config import Configuracao
-from plataforma.demo import MonitoramentoDaDemo
 from plataforma.erros import ErroDeAmbiente
 from processamento.pipeline import ResumoDoLote
 

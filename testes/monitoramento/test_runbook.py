@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aplicacao.cli import construir_parser
 from monitoramento.local import ARQUIVO_ALERTAS
 from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
-from plataforma.cli import construir_parser
 from plataforma.config import CAMPOS, PREFIXO_AMBIENTE, RAIZ_PROJETO, SEGREDOS, Configuracao
 
 DOCS = RAIZ_PROJETO / "docs"

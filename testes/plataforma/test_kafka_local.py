@@ -19,7 +19,7 @@ from testes.conftest import par_de_portas_livres
 
 pytestmark = pytest.mark.integracao
 
-DETECTOR_PIX = [sys.executable, "-m", "plataforma.cli"]
+DETECTOR_PIX = [sys.executable, "-m", "aplicacao.cli"]
 
 
 def test_ida_e_volta_de_mensagens_pelo_broker(broker_kafka: BrokerKafkaLocal, topico_novo: str) -> None:

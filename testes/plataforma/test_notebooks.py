@@ -7,7 +7,7 @@ import uuid
 import pytest
 from pyspark.sql import SparkSession
 
-from plataforma.cli import NOTEBOOKS, executar_notebook
+from aplicacao.notebooks import NOTEBOOKS, executar_notebook
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela

@@ -90,7 +90,7 @@ def test_trafego_com_entrada_ruim_fecha_a_conciliacao(
     # Uma linha some da silver: a conciliação aponta a pendência e a CLI sai com erro.
     from delta.tables import DeltaTable
 
-    from plataforma.cli import main
+    from aplicacao.cli import main
 
     perdida = silver.select("end_to_end_id").first().end_to_end_id
     DeltaTable.forPath(spark, tabela(cfg, "silver_transacoes").caminho).delete(F.col("end_to_end_id") == perdida)

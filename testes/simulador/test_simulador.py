@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plataforma.cli import main
+from aplicacao.cli import main
 from processamento.contrato import (
     chave_valida,
     cnpj_valido,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from plataforma.cli import executar_notebook
+from aplicacao.notebooks import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
 from plataforma.erros import ErroDeAmbiente
 from plataforma.kafka_local import BrokerKafkaLocal
@@ -168,9 +168,9 @@ class MonitoramentoDaDemo:
 
 def _ao_vivo(cfg: Configuracao) -> float:
     """A consulta de decisão contínua (a mesma do notebook) com tráfego ao vivo de outro processo."""
+    from aplicacao.benchmarks import trafego_ao_vivo
     from machine_learning.pontuacao import iniciar_pontuacao
     from monitoramento.metricas import MetricasDaPontuacao
-    from plataforma.benchmarks import trafego_ao_vivo
     from plataforma.spark import obter_spark
     from processamento.pseudonimizacao import obter_chave
 

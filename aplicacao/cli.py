@@ -4,47 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import runpy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from aplicacao.argumentos import configuracao_dos_argumentos, pares
+from aplicacao.notebooks import NOTEBOOKS, executar_notebook
 from plataforma.config import (
     CAMPOS,
     PREFIXO_AMBIENTE,
-    RAIZ_PROJETO,
-    Configuracao,
     ErroDeConfiguracao,
     carregar_configuracao,
 )
 from plataforma.erros import ErroDeAmbiente
-
-NOTEBOOKS = {
-    "ingestao": RAIZ_PROJETO / "ingestao" / "notebook_ingestao.py",
-    "processamento": RAIZ_PROJETO / "processamento" / "notebook_processamento.py",
-    "modelo": RAIZ_PROJETO / "machine_learning" / "notebook_modelo.py",
-}
-
-
-def _pares(valores: Sequence[str]) -> dict[str, str]:
-    pares: dict[str, str] = {}
-    for item in valores:
-        chave, sep, valor = item.partition("=")
-        if not sep:
-            raise ErroDeConfiguracao(f"Use -D parametro=valor; recebido {item!r}.")
-        pares[chave.strip()] = valor
-    return pares
-
-
-def _configuracao(args: argparse.Namespace) -> Configuracao:
-    return carregar_configuracao(_pares(args.definir), arquivo=args.config)
 
 
 # kafka ---------------------------------------------------------------------------------------------
 def _cmd_kafka(args: argparse.Namespace) -> int:
     from plataforma.kafka_local import BrokerKafkaLocal
 
-    broker = BrokerKafkaLocal(_configuracao(args))
+    broker = BrokerKafkaLocal(configuracao_dos_argumentos(args))
     if args.acao == "iniciar":
         print(f"Iniciando o broker Kafka local em {broker.bootstrap} (dados em {broker.pasta})...")
         print(broker.iniciar().descrever())
@@ -58,24 +37,16 @@ def _cmd_kafka(args: argparse.Namespace) -> int:
     return 0 if status.vivo else 3
 
 
-# executar ------------------------------------------------------------------------------------------
-def executar_notebook(nome: str, parametros: dict[str, str]) -> None:
-    """Roda o notebook como um arquivo Python comum; os parâmetros chegam como os widgets chegariam."""
-    caminho = NOTEBOOKS[nome]
-    for chave, valor in parametros.items():
-        os.environ[PREFIXO_AMBIENTE + chave.upper()] = valor
-    runpy.run_path(str(caminho), run_name="__main__")
-
-
+# executar ---------------------------------------------------------------------------------------
 def _cmd_executar(args: argparse.Namespace) -> int:
-    parametros = dict(_pares(args.definir))
+    parametros = dict(pares(args.definir))
     carregar_configuracao(parametros, arquivo=args.config)  # valida antes de subir o Spark
     if args.config:
         os.environ[f"{PREFIXO_AMBIENTE}CONFIG"] = str(Path(args.config).resolve())
     parametros["disponivel"] = "sim" if args.disponivel else "nao"
     if args.modo:
         parametros["modo"] = args.modo
-    parametros |= _pares(args.parametro)  # widgets próprios do notebook (ex.: gabarito)
+    parametros |= pares(args.parametro)  # widgets próprios do notebook (ex.: gabarito)
     try:
         executar_notebook(args.notebook, parametros)
     except KeyboardInterrupt:
@@ -89,7 +60,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from plataforma.mlflow_local import comando_ui
     from plataforma.tabelas import TABELAS, tabela
 
-    cfg = _configuracao(args)
+    cfg = configuracao_dos_argumentos(args)
     print(f"Kafka: {cfg.kafka_bootstrap} ({cfg.kafka_protocolo}); tópicos: {', '.join(cfg.topicos)}")
     print(f"Dados locais: {cfg.pasta_dados}")
     print(f"Checkpoints: {cfg.pasta_checkpoints}")
@@ -109,7 +80,7 @@ def _cmd_conciliar(args: argparse.Namespace) -> int:
     from plataforma.spark import obter_spark
     from processamento.conciliacao import conciliar, descrever
 
-    cfg = _configuracao(args)
+    cfg = configuracao_dos_argumentos(args)
     balancos = conciliar(obter_spark(cfg, nome_app="detector-pix-conciliar"), cfg)
     if args.json:
         print(json.dumps([b.como_dict() for b in balancos], ensure_ascii=False, indent=2))
@@ -123,9 +94,9 @@ def _cmd_conciliar(args: argparse.Namespace) -> int:
 
 # demo ----------------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from plataforma.demo import executar_demo
+    from aplicacao.demo import executar_demo
 
-    return executar_demo(_configuracao(args), args.clientes, args.dias, args.semente, args.taxa_invalidas)
+    return executar_demo(configuracao_dos_argumentos(args), args.clientes, args.dias, args.semente, args.taxa_invalidas)
 
 
 # preparar ------------------------------------------------------------------------------------------
@@ -134,7 +105,7 @@ def _cmd_preparar(args: argparse.Namespace) -> int:
     from plataforma.kafka_local import resolver_jars
     from plataforma.spark import obter_spark
 
-    cfg = _configuracao(args)
+    cfg = configuracao_dos_argumentos(args)
     jars = resolver_jars()
     print(f"Kafka: {len(jars)} jars em {jars[0].parent}")
     spark = obter_spark(cfg, nome_app="detector-pix-preparar")
@@ -196,10 +167,10 @@ def construir_parser() -> argparse.ArgumentParser:
     preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
     preparar.set_defaults(func=_cmd_preparar)
 
-    from machine_learning.bench import registrar_alvo as bench_pontuacao
-    from processamento.bench import registrar_alvo as bench_processamento
-    from simulador.bench import registrar_alvo as bench_simulador
-    from simulador.cli import registrar as registrar_simulador
+    from aplicacao.bench_pontuacao import registrar_alvo as bench_pontuacao
+    from aplicacao.bench_processamento import registrar_alvo as bench_processamento
+    from aplicacao.bench_simulador import registrar_alvo as bench_simulador
+    from aplicacao.simular import registrar as registrar_simulador
 
     registrar_simulador(sub)
     bench = sub.add_parser("bench", help="mede desempenho e registra em docs/benchmarks.md")

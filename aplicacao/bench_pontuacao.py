@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
+from aplicacao.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
 
 CHAVE = b"chave-do-benchmark-com-32-caracteres"
 AQUECIMENTO_S = 8

@@ -67,7 +67,7 @@ def trafego_ao_vivo(cfg: Configuracao, tps: float, duracao_s: float, clientes: i
     ``foreachBatch`` e a latência medida seria a do gerador, não a do pipeline.
     """
     comando = [
-        sys.executable, "-m", "plataforma.cli",
+        sys.executable, "-m", "aplicacao.cli",
         *(f"-D{campo}={getattr(cfg, campo)}" for campo in ("kafka_bootstrap", "topico_transacoes", "topico_med",
                                                             "topico_decisoes")),
         "simular", "--kafka", "--tps", f"{tps:g}", "--duracao", f"{duracao_s:g}", "--clientes", str(clientes),

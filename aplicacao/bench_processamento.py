@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from plataforma.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
+from aplicacao.benchmarks import agora, carga, gravar_secao, maquina, numero, tabela_markdown, trafego_ao_vivo
 from processamento.features import MotorDeFeatures
 
 INICIO = pd.Timestamp("2026-11-02T12:00:00Z")

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plataforma.benchmarks import DOC, agora, gravar_secao, maquina, numero
+from aplicacao.benchmarks import DOC, agora, gravar_secao, maquina, numero
 from plataforma.config import RAIZ_PROJETO as RAIZ
 from plataforma.kafka_local import portas_livres_para_broker
 from simulador.parametros import Parametros

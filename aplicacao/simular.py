@@ -51,7 +51,7 @@ def parametros_de(args: argparse.Namespace) -> Parametros:
 
 
 def _cmd_simular(args: argparse.Namespace) -> int:
-    from plataforma.cli import _configuracao
+    from aplicacao.argumentos import configuracao_dos_argumentos
     from simulador.saida import (
         escrever_arquivos,
         garantir_topicos,
@@ -71,7 +71,7 @@ def _cmd_simular(args: argparse.Namespace) -> int:
     else:
         from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
-        cfg = _configuracao(args)
+        cfg = configuracao_dos_argumentos(args)
         if args.kafka is not True:
             cfg = cfg.com(kafka_bootstrap=args.kafka)
         opcoes = opcoes_cliente_kafka(cfg)
