@@ -94,13 +94,13 @@ def executar_benchmark(args: argparse.Namespace) -> int:
         finally:
             broker.parar()
     if not args.sem_docs:
-        registrar(args, versao, resultados)
+        escrever_em_docs(args, versao, resultados)
     for nome, r in resultados.items():
         print(f"{nome}: p50 {numero(r['p50_s'], 3)} s, p99 {numero(r['p99_s'], 3)} s ({numero(r['medidas'])} decisões)")
     return 0
 
 
-def registrar(args: argparse.Namespace, versao: str, resultados: dict[str, dict[str, float]]) -> None:
+def escrever_em_docs(args: argparse.Namespace, versao: str, resultados: dict[str, dict[str, float]]) -> None:
     n = numero
     nomes = {
         "linha_de_base": "linha de base: `gold_decisoes` gravada dentro do lote",
@@ -141,7 +141,7 @@ termina quando o broker confirma as decisões, e a `gold_decisoes` recebe as mes
     gravar_secao("Pontuação (decisão no stream)", corpo)
 
 
-def registrar_alvo(alvos: argparse._SubParsersAction) -> None:
+def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     """``detector-pix bench pontuacao``."""
     alvo = alvos.add_parser("pontuacao", help="latência Kafka -> decisão em pix.decisoes, com e sem Delta no lote")
     alvo.add_argument("--tps", type=float, default=1_000.0, help="Pix por segundo ao vivo")

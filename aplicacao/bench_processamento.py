@@ -85,9 +85,11 @@ def _estado_por_chave(chave: tuple, lotes: Iterator[pd.DataFrame], estado) -> It
     tempos = [int(t) for t in estado.get[0].split(",") if t] if estado.exists else []
     saidas = []
     for lote in lotes:
-        for instante, e2e in zip(lote["data_hora"].astype("int64") // 10**9, lote["end_to_end_id"], strict=True):
+        for instante, end_to_end_id in zip(
+            lote["data_hora"].astype("int64") // 10**9, lote["end_to_end_id"], strict=True
+        ):
             janelas = [sum(1 for t in tempos if instante - t < w) for w in (600, 3_600, 86_400)]
-            saidas.append((e2e, *janelas))
+            saidas.append((end_to_end_id, *janelas))
             tempos = [*[t for t in tempos if instante - t < 86400][-15:], int(instante)]
     estado.update((",".join(map(str, tempos)),))
     yield pd.DataFrame(saidas, columns=["end_to_end_id", "q10", "q1h", "q24h"])
@@ -235,7 +237,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
         finally:
             broker.parar()
     if not args.sem_docs:
-        registrar(args, motor, desenhos, pipeline)
+        escrever_em_docs(args, motor, desenhos, pipeline)
     print(
         f"motor: {numero(motor['linhas_por_s'])} linhas/s; por chave: {numero(desenhos['por_chave'])}/s; "
         f"vetorizado: {numero(desenhos['vetorizado'])}/s; latência p99 {numero(pipeline['latencia_p99_s'], 2)} s"
@@ -243,7 +245,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def registrar(args: argparse.Namespace, motor: dict, desenhos: dict, pipeline: dict) -> None:
+def escrever_em_docs(args: argparse.Namespace, motor: dict, desenhos: dict, pipeline: dict) -> None:
     n = numero
     comando = (
         f"detector-pix bench processamento --contas {args.contas} --linhas-por-chave {args.linhas_por_chave} "
@@ -327,7 +329,7 @@ etapa de machine learning constrói (docs/arquitetura.md).
     gravar_secao("Processamento", corpo)
 
 
-def registrar_alvo(alvos: argparse._SubParsersAction) -> None:
+def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     """``detector-pix bench processamento``."""
     alvo = alvos.add_parser(
         "processamento", help="motor de features, estado por conta x vetorizado, pipeline Kafka -> gold"

@@ -90,7 +90,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
             pasta_broker.cleanup()
 
     if not args.sem_docs:
-        registrar_em_docs(
+        escrever_em_docs(
             args, p, populacao_s, arquivos, tamanho, kafka, bootstrap if args.bootstrap else None,
             (len(amostra), validacao), carga,
         )  # fmt: skip
@@ -98,7 +98,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def registrar_em_docs(
+def escrever_em_docs(
     args: argparse.Namespace,
     p: Parametros,
     populacao_s: float,
@@ -146,7 +146,7 @@ Taxa de fraude gerada: {numero(100 * arquivos.taxa_fraude, 2)}%; mensagens MED: 
     gravar_secao("Simulador", corpo)
 
 
-def registrar_alvo(alvos: argparse._SubParsersAction) -> None:
+def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     """``detector-pix bench simulador``."""
     alvo = alvos.add_parser("simulador", help="transações/s do simulador para arquivos e para o Kafka local")
     alvo.add_argument("--bootstrap", help="Kafka já rodando (padrão: sobe um broker local temporário)")

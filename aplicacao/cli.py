@@ -167,12 +167,12 @@ def construir_parser() -> argparse.ArgumentParser:
     preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
     preparar.set_defaults(func=_cmd_preparar)
 
-    from aplicacao.bench_pontuacao import registrar_alvo as bench_pontuacao
-    from aplicacao.bench_processamento import registrar_alvo as bench_processamento
-    from aplicacao.bench_simulador import registrar_alvo as bench_simulador
-    from aplicacao.simular import registrar as registrar_simulador
+    from aplicacao.bench_pontuacao import adicionar_subcomando as bench_pontuacao
+    from aplicacao.bench_processamento import adicionar_subcomando as bench_processamento
+    from aplicacao.bench_simulador import adicionar_subcomando as bench_simulador
+    from aplicacao.simular import adicionar_subcomandos as adicionar_simular
 
-    registrar_simulador(sub)
+    adicionar_simular(sub)
     bench = sub.add_parser("bench", help="mede desempenho e registra em docs/benchmarks.md")
     alvos = bench.add_subparsers(dest="alvo", required=True, metavar="ALVO")
     bench_simulador(alvos)

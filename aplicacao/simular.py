@@ -102,7 +102,7 @@ def _cmd_simular(args: argparse.Namespace) -> int:
     return 0
 
 
-def registrar(sub: argparse._SubParsersAction) -> None:
+def adicionar_subcomandos(sub: argparse._SubParsersAction) -> None:
     """Registra os subcomandos no parser de ``detector-pix``."""
     padrao = Parametros()
     simular = sub.add_parser(

@@ -191,7 +191,7 @@ class EscritorDeDecisoes:
             propriedades = {"delta.dataSkippingStatsColumns": "end_to_end_id,data_hora,decisao,lote"}
             self.destino.anexar(vazio, f"{ID_APP}:criacao", 0, "data", propriedades)
 
-    def registrar(self, lote: int, decisoes: pd.DataFrame) -> None:
+    def guardar_pendencia(self, lote: int, decisoes: pd.DataFrame) -> None:
         temporario = self.pasta / f".{lote:012d}.tmp"
         decisoes.to_parquet(temporario, index=False)
         os.replace(temporario, self.pasta / f"{lote:012d}.parquet")
@@ -470,7 +470,7 @@ class ProcessadorDeDecisoes:
         saida["data_hora_decisao"] = pd.Timestamp.now(tz="UTC")
         saida["lote"] = lote
         self._publicar(saida)
-        self.escritor.registrar(lote, saida[ESQUEMA_DECISOES.fieldNames()])
+        self.escritor.guardar_pendencia(lote, saida[ESQUEMA_DECISOES.fieldNames()])
         if self.escrita_sincrona:
             self.escritor.descarregar()
         self.armazem.salvar(

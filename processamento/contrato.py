@@ -127,8 +127,8 @@ def cnpj_valido(cnpj: str) -> bool:
     return bool(_RE_CNPJ.fullmatch(cnpj)) and cnpj != cnpj[0] * 14 and digitos_cnpj(cnpj[:12]) == cnpj[12:]
 
 
-def end_to_end_id_valido(e2e: str) -> bool:
-    return len(e2e) == 32 and RE_END_TO_END_ID.fullmatch(e2e) is not None
+def end_to_end_id_valido(end_to_end_id: str) -> bool:
+    return len(end_to_end_id) == 32 and RE_END_TO_END_ID.fullmatch(end_to_end_id) is not None
 
 
 def data_hora_valida(texto: str) -> bool:
@@ -294,7 +294,7 @@ _FORMAS = frozenset(FORMAS_INICIACAO)
 _FINALIDADES = frozenset(FINALIDADES)
 _CANAIS = frozenset(CANAIS)
 _TIPOS_CHAVE = frozenset(TIPOS_CHAVE)
-_E2E = RE_END_TO_END_ID.fullmatch
+_CASA_END_TO_END_ID = RE_END_TO_END_ID.fullmatch
 
 
 def validar_transacao(texto: str | bytes) -> list[str]:
@@ -308,10 +308,10 @@ def validar_transacao_lida(obj: object) -> list[str]:
         return [JSON_INVALIDO]
     erros: list[str] = []
     g = obj.get
-    e2e = g("end_to_end_id")
-    if type(e2e) is not str:
-        _falta_ou_tipo(e2e, "end_to_end_id", erros)
-    elif len(e2e) != 32 or _E2E(e2e) is None:
+    end_to_end_id = g("end_to_end_id")
+    if type(end_to_end_id) is not str:
+        _falta_ou_tipo(end_to_end_id, "end_to_end_id", erros)
+    elif len(end_to_end_id) != 32 or _CASA_END_TO_END_ID(end_to_end_id) is None:
         erros.append(END_TO_END_ID_INVALIDO)
     data_hora = g("data_hora")
     if type(data_hora) is not str:
@@ -390,8 +390,8 @@ def validar_med_lida(obj: object) -> list[str]:
     if type(obj) is not dict:
         return [JSON_INVALIDO]
     erros: list[str] = []
-    e2e = _texto(obj, "end_to_end_id", "end_to_end_id", erros)
-    if e2e is not None and not end_to_end_id_valido(e2e):
+    end_to_end_id = _texto(obj, "end_to_end_id", "end_to_end_id", erros)
+    if end_to_end_id is not None and not end_to_end_id_valido(end_to_end_id):
         erros.append(END_TO_END_ID_INVALIDO)
     data_hora = _texto(obj, "data_hora_notificacao", "data_hora_notificacao", erros)
     if data_hora is not None and not data_hora_valida(data_hora):

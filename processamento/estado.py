@@ -42,18 +42,20 @@ class ArmazemDeEstado:
         achados = (_ARQUIVO.fullmatch(p.name) for p in self.pasta.iterdir())
         return {int(m.group(2)): self.pasta / m.group(0) for m in achados if m and m.group(1) == tipo}
 
-    def _gravar(self, nome: str, estado: dict[str, np.ndarray]) -> None:
+    def _escrever(self, nome: str, estado: dict[str, np.ndarray]) -> None:
         self.pasta.mkdir(parents=True, exist_ok=True)
         temporario = self.pasta / f".{nome}.tmp.npz"
         with temporario.open("wb") as arquivo:
             np.savez(arquivo, **estado)
         os.replace(temporario, self.pasta / nome)  # atômico: um leitor nunca vê um arquivo pela metade
 
-    def gravar(self, lote: int, mudancas: dict[str, np.ndarray], completo: dict[str, np.ndarray] | None = None) -> None:
-        """Grava o log do lote; com ``completo``, também um snapshot e limpa o que ele torna inútil."""
-        self._gravar(f"log-{lote:012d}.npz", mudancas)
+    def _escrever_lote(
+        self, lote: int, mudancas: dict[str, np.ndarray], completo: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """O log do lote; com ``completo``, também um snapshot, e apaga o que ele torna inútil."""
+        self._escrever(f"log-{lote:012d}.npz", mudancas)
         if completo is not None:
-            self._gravar(f"snapshot-{lote:012d}.npz", completo)
+            self._escrever(f"snapshot-{lote:012d}.npz", completo)
             snapshots = sorted(self._arquivos("snapshot"))
             anteriores = snapshots[:-2]  # guarda os dois últimos snapshots
             if anteriores:
@@ -69,7 +71,7 @@ class ArmazemDeEstado:
             partes = {f"{nome}.{k}": v for nome, c in componentes.items() for k, v in c.extrair(completo).items()}
             return partes | extras
 
-        self.gravar(lote, juntar(False), juntar(True) if self.precisa_snapshot(lote) else None)
+        self._escrever_lote(lote, juntar(False), juntar(True) if self.precisa_snapshot(lote) else None)
 
     def restaurar(self, lote: int, componentes: dict[str, ComEstado]) -> list[dict[str, np.ndarray]]:
         """Aplica aos componentes (recém-criados) o estado após ``lote``; devolve os extras de cada parte, em ordem."""

@@ -85,7 +85,7 @@ def _instante(texto: str) -> datetime:
     return datetime.fromisoformat(texto)
 
 
-def _e2e_se_houver(obj: object) -> str | None:
+def _end_to_end_id_se_houver(obj: object) -> str | None:
     """O end_to_end_id de uma mensagem inválida, se legível: ajuda a investigar a quarentena."""
     if isinstance(obj, dict) and isinstance(obj.get("end_to_end_id"), str):
         return obj["end_to_end_id"][:64]
@@ -106,11 +106,11 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
         obj = _ler_json(bruto)
         motivos = validar_transacao_lida(obj)  # sem valor ou JSON ilegível: JSON_INVALIDO
         if motivos:
-            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
+            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)})
             continue
         pagador, recebedor = obj["pagador"], obj["recebedor"]
         dispositivo = obj.get("dispositivo")
-        chave_pix = obj.get("chave")
+        valor_chave = obj.get("chave")
         linha = {
             "motivos": [],
             "valor_bruto": None,
@@ -120,7 +120,7 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
             "forma_iniciacao": obj["forma_iniciacao"],
             "finalidade": obj["finalidade"],
             "canal": obj["canal"],
-            "chave_hash": pseudonimizar(chave, f"{obj['tipo_chave']}|{chave_pix}") if chave_pix else None,
+            "chave_hash": pseudonimizar(chave, f"{obj['tipo_chave']}|{valor_chave}") if valor_chave else None,
             "tipo_chave": obj.get("tipo_chave"),
             "dispositivo_id_hash": pseudonimizar(chave, dispositivo["id"]) if dispositivo else None,
             "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
@@ -145,7 +145,7 @@ def interpretar_med_pandas(bronze: pd.DataFrame) -> pd.DataFrame:
         obj = _ler_json(bruto)
         motivos = validar_med_lida(obj)
         if motivos:
-            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _e2e_se_houver(obj)})
+            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)})
             continue
         linhas.append(
             {

@@ -62,13 +62,13 @@ def _corromper(tipo: str, linha: str, rng: np.random.Generator) -> tuple[str, st
         obj["valor"] = f"{obj['valor']:.2f}"
         return _json(obj), f"{contrato.TIPO_INVALIDO}:valor"
     if tipo == "end_to_end_id_invalido":
-        e2e = obj["end_to_end_id"]
+        end_to_end_id = obj["end_to_end_id"]
         variantes = (
-            "e" + e2e[1:],
-            e2e[:13] + "13" + e2e[15:],
-            e2e[:-1],
-            e2e[:-1] + "-",
-            "E" + e2e[1:5] + "A" + e2e[6:],
+            "e" + end_to_end_id[1:],
+            end_to_end_id[:13] + "13" + end_to_end_id[15:],
+            end_to_end_id[:-1],
+            end_to_end_id[:-1] + "-",
+            "E" + end_to_end_id[1:5] + "A" + end_to_end_id[6:],
         )
         obj["end_to_end_id"] = variantes[int(rng.integers(len(variantes)))]
         return _json(obj), contrato.END_TO_END_ID_INVALIDO

@@ -330,7 +330,7 @@ class Motor:
         rng, pop = self.rng, self.pop
         n = len(c)
         data_hora, minutos = ids.formatar_data_hora(c.t)
-        e2e = ids.gerar_end_to_end_ids(rng, pop.ispb[c.pag], minutos)
+        end_to_end_ids = ids.gerar_end_to_end_ids(rng, pop.ispb[c.pag], minutos)
         pag, rec = c.pag.tolist(), c.rec.tolist()
         frag, frag_chave, frag_disp, id_conta = pop.frag, pop.frag_chave, pop.frag_disp, pop.id_conta
         cent = c.cent.tolist()
@@ -355,13 +355,24 @@ class Motor:
             f'{{"end_to_end_id":"{e}","data_hora":"{d}","valor":{v},"forma_iniciacao":"{f}","finalidade":"{fi}",'
             f'"pagador":{frag[p]},"recebedor":{frag[r]}{k},"canal":"{ca}"{di}{x}}}'
             for e, d, v, f, fi, p, r, k, ca, di, x in zip(
-                e2e, data_hora, valores, formas, fins, pag, rec, chaves, canais, dispositivos, extras, strict=True
+                end_to_end_ids,
+                data_hora,
+                valores,
+                formas,
+                fins,
+                pag,
+                rec,
+                chaves,
+                canais,
+                dispositivos,
+                extras,
+                strict=True,
             )
         ]
-        return linhas, e2e, [id_conta[p] for p in pag]
+        return linhas, end_to_end_ids, [id_conta[p] for p in pag]
 
     # MED ---------------------------------------------------------------------------------------------
-    def _contestacoes(self, c: Colunas, e2e: list[str], abuso: np.ndarray) -> None:
+    def _contestacoes(self, c: Colunas, end_to_end_ids: list[str], abuso: np.ndarray) -> None:
         """Agenda as notificações MED: parte das fraudes (pela vítima) e contestações falsas (abuso)."""
         p, rng = self.p, self.rng
         fraude = (c.tip > 0) & c.vitima & (rng.random(len(c)) < p.fracao_med)
@@ -388,11 +399,11 @@ class Motor:
             idx.tolist(), notificacao.tolist(), textos, tipo.tolist(), contestado.astype(np.int64).tolist(), strict=True
         ):
             linha = (
-                f'{{"end_to_end_id":"{e2e[i]}","data_hora_notificacao":"{texto}","tipo":"{_MED_TIPOS[tp]}",'
+                f'{{"end_to_end_id":"{end_to_end_ids[i]}","data_hora_notificacao":"{texto}","tipo":"{_MED_TIPOS[tp]}",'
                 f'"valor_contestado":{v // 100}.{v % 100:02d}}}'
             )
             self._seq += 1
-            heapq.heappush(self.fila_med, (quando, self._seq, linha, e2e[i], _MED_TIPOS[tp]))
+            heapq.heappush(self.fila_med, (quando, self._seq, linha, end_to_end_ids[i], _MED_TIPOS[tp]))
 
     # Lotes -------------------------------------------------------------------------------------------
     def _proximo_fim(self, t0: int) -> int:
@@ -414,20 +425,21 @@ class Motor:
         # de fraude observada fica abaixo da configurada (documentado em docs/simulador.md).
         legitimas = self._legitimas(t0, t1, esperado, aquecer=t0 == self.inicio_ms)
         novas = Colunas.juntar([self.pendentes, legitimas, self._fraudes(t0, t1)])
-        self.pop.registrar_vistas(novas.t, novas.pag, novas.rec)
+        self.pop.anotar_vistas(novas.t, novas.pag, novas.rec)
         agora = novas.t < t1
         # No último lote, o que cairia depois do fim do período simulado é descartado.
         self.pendentes = novas.pegar(np.flatnonzero(~agora)) if not ultimo else Colunas.vazia()
         c = novas.pegar(np.flatnonzero(agora))
         c = c.pegar(np.argsort(c.t, kind="stable"))
 
-        linhas, e2e, chaves = self._serializar(c)
+        linhas, end_to_end_ids, chaves = self._serializar(c)
         abuso = (c.tip == 0) & (self.rng.random(len(c)) < self.p.taxa_abuso_med)
-        self._contestacoes(c, e2e, abuso)
+        self._contestacoes(c, end_to_end_ids, abuso)
         nomes = np.array(NOMES_TIPOLOGIA, dtype=object)[c.tip]
         nomes[abuso] = ABUSO_MED
         gabarito = [
-            f"{e},{1 if tp else 0},{nome}" for e, tp, nome in zip(e2e, c.tip.tolist(), nomes.tolist(), strict=True)
+            f"{e},{1 if tp else 0},{nome}"
+            for e, tp, nome in zip(end_to_end_ids, c.tip.tolist(), nomes.tolist(), strict=True)
         ]
         contagem = Counter(nomes.tolist())
         contagem.pop(LEGITIMA, None)

@@ -199,7 +199,7 @@ class Populacao:
         """Abre uma conta de golpe (laranja ou de saque): nova para o sistema no momento do primeiro uso."""
         return int(self._adicionar(np.array([papel], dtype=np.int8))[0])
 
-    def registrar_vistas(self, t: np.ndarray, pag: np.ndarray, rec: np.ndarray) -> None:
+    def anotar_vistas(self, t: np.ndarray, pag: np.ndarray, rec: np.ndarray) -> None:
         np.minimum.at(self.visto_ms, pag, t)
         np.minimum.at(self.visto_ms, rec, t)
 

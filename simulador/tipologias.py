@@ -204,26 +204,26 @@ class Golpes:
         """Um 'parente' num número novo pede dinheiro: 1 ou 2 Pix redondos para uma chave recém-criada."""
         rng, cod = self.rng, CODIGO["falso_parente"]
         vitima = self.vitima(t)
-        mula, canal = self.laranja(t, p_nova=0.7, evitar=(vitima,)), self._canal()
+        laranja, canal = self.laranja(t, p_nova=0.7, evitar=(vitima,)), self._canal()
         for _ in range(1 if rng.random() < 0.7 else 2):
             if rng.random() < 0.85:
                 cent = int(rng.choice(_VALORES_REDONDOS, p=_PESO_REDONDOS))
             else:
                 cent = int(np.exp(rng.normal(np.log(900), 0.5)) * 100)
-            acc.add(t, vitima, mula, cent, DICT, canal, tip=cod)
+            acc.add(t, vitima, laranja, cent, DICT, canal, tip=cod)
             t += self._gap(12, 120)
 
     def falsa_central(self, t: int, acc: Acumulador) -> None:
         """'Central do banco' convence a vítima a transferir para uma 'conta segura': vários Pix grandes."""
         rng, cod = self.rng, CODIGO["falsa_central"]
         vitima, canal = self.vitima(t), self._canal()
-        mula = self.laranja(t, evitar=(vitima,))
+        laranja = self.laranja(t, evitar=(vitima,))
         for _ in range(int(rng.integers(2, 6))):
             if rng.random() < 0.2:
-                mula = self.laranja(t, evitar=(vitima,))
+                laranja = self.laranja(t, evitar=(vitima,))
             cent = int(np.clip(np.exp(rng.normal(np.log(2500), 0.6)), 500, 15_000) * 100)
             forma = DICT if rng.random() < 0.8 else MANU
-            acc.add(t, vitima, mula, cent, forma, canal, chave=forma == DICT, tip=cod)
+            acc.add(t, vitima, laranja, cent, forma, canal, chave=forma == DICT, tip=cod)
             t += self._gap(3, 30)
 
     def sequestro_relampago(self, t: int, acc: Acumulador) -> None:
@@ -235,18 +235,18 @@ class Golpes:
         partes = rng.dirichlet(np.full(n, 2.0)) * total
         usadas: set[int] = set()
         for valor in partes:
-            mula = self.laranja(t, p_nova=0.6, evitar=(vitima,))
-            while mula in usadas:
-                mula = self.laranja(t, p_nova=1.0, evitar=(vitima,))
-            usadas.add(mula)
-            acc.add(t, vitima, mula, int(max(valor, 10) * 100), DICT, APP, tip=cod)
+            laranja = self.laranja(t, p_nova=0.6, evitar=(vitima,))
+            while laranja in usadas:
+                laranja = self.laranja(t, p_nova=1.0, evitar=(vitima,))
+            usadas.add(laranja)
+            acc.add(t, vitima, laranja, int(max(valor, 10) * 100), DICT, APP, tip=cod)
             t += self._gap(4, 20)
 
     def account_takeover(self, t: int, acc: Acumulador) -> None:
         """Credencial roubada num aparelho novo: Pix colados no teto de R$ 200 até o teto diário de R$ 1.000."""
         rng, cod = self.rng, CODIGO["account_takeover"]
         vitima, disp_id = self.vitima(t), int(rng.integers(0, 2**63))
-        mulas = [self.laranja(t, evitar=(vitima,)) for _ in range(2)]
+        laranjas = [self.laranja(t, evitar=(vitima,)) for _ in range(2)]
         for _ in range(int(rng.integers(2, 6))):
             u = rng.random()
             cent = (
@@ -256,7 +256,7 @@ class Golpes:
             )
             forma = DICT if rng.random() < 0.9 else MANU
             acc.add(
-                t, vitima, mulas[int(rng.integers(2))], cent, forma, APP, NAO_CADASTRADO, disp_id,
+                t, vitima, laranjas[int(rng.integers(2))], cent, forma, APP, NAO_CADASTRADO, disp_id,
                 chave=forma == DICT, tip=cod,
             )  # fmt: skip
             t += self._gap(2, 15)
@@ -264,7 +264,7 @@ class Golpes:
     def conta_laranja(self, t: int, acc: Acumulador) -> None:
         """Conta laranja recebe de muitas vítimas em menos de 1 h e repassa quase tudo em minutos."""
         rng, cod = self.rng, CODIGO["conta_laranja"]
-        mula = self.laranja(t, p_nova=0.8)
+        laranja = self.laranja(t, p_nova=0.8)
         janela = rng.uniform(20, 60) * MIN
         n = int(rng.integers(5, 21))
         instantes = np.sort(t + rng.uniform(0, janela, n)).astype(np.int64)
@@ -272,19 +272,19 @@ class Golpes:
         vistas: set[int] = set()
         for instante in instantes.tolist():
             vitima = self.vitima(instante)
-            while vitima in vistas or vitima == mula:  # uma laranja alugada não paga a si mesma
+            while vitima in vistas or vitima == laranja:  # uma laranja alugada não paga a si mesma
                 vitima = self.vitima(instante)
             vistas.add(vitima)
             cent = int(np.clip(np.exp(rng.normal(np.log(150), 0.7)), 20, 1500) * 100)
             recebido += cent
-            acc.add(instante, vitima, mula, cent, DICT, self._canal(), tip=cod)
-        saque = self._conta_golpe(self.saques, t, 0.5, SAQUE, 24.0, evitar=(mula,))
+            acc.add(instante, vitima, laranja, cent, DICT, self._canal(), tip=cod)
+        saque = self._conta_golpe(self.saques, t, 0.5, SAQUE, 24.0, evitar=(laranja,))
         t_repasse = int(instantes[-1]) + self._gap(8, 60)
         partes = int(rng.integers(1, 4))
         for _ in range(partes):
             cent = int(recebido * rng.uniform(0.9, 0.98) / partes)
             forma = DICT if rng.random() < 0.7 else MANU
-            acc.add(t_repasse, mula, saque, cent, forma, APP, chave=forma == DICT, tip=cod, vitima=False)
+            acc.add(t_repasse, laranja, saque, cent, forma, APP, chave=forma == DICT, tip=cod, vitima=False)
             t_repasse += self._gap(2, 20)
 
     def falso_qrcode(self, t: int, acc: Acumulador) -> None:

@@ -149,16 +149,16 @@ def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cf
 
     escritor = EscritorDeDecisoes(spark, cfg)
     escritor.preparar_tabela()
-    escritor.registrar(0, decisoes(0, 3))
-    escritor.registrar(1, decisoes(1, 4))
+    escritor.guardar_pendencia(0, decisoes(0, 3))
+    escritor.guardar_pendencia(1, decisoes(1, 4))
     # "Queda": o processo some antes de descarregar. Um escritor novo (o reinício) grava o que ficou.
     reinicio = EscritorDeDecisoes(spark, cfg)
     assert reinicio.descarregar() == 7
     assert not reinicio.pendentes()
     # O Spark refaz o lote 1 (gravado na tabela, mas não confirmado no checkpoint) e segue para o lote 2; os dois
     # descarregam juntos, com a versão do lote 2: o lote 1 refeito não pode entrar de novo.
-    reinicio.registrar(1, decisoes(1, 4))
-    reinicio.registrar(2, decisoes(2, 5))
+    reinicio.guardar_pendencia(1, decisoes(1, 4))
+    reinicio.guardar_pendencia(2, decisoes(2, 5))
     assert reinicio.descarregar() == 5
     gold = tabela(cfg, "gold_decisoes").ler(spark)
     assert gold.count() == 12 and gold.select("end_to_end_id").distinct().count() == 12

@@ -48,7 +48,7 @@ def test_digitos_do_exemplo_oficial_do_cnpj_alfanumerico():
 
 
 @pytest.mark.parametrize(
-    "e2e,ok",
+    "end_to_end_id,ok",
     [
         ("E9040088820210128000800123456789", True),
         ("E00000000202612312359abcXYZ01234", True),
@@ -62,8 +62,8 @@ def test_digitos_do_exemplo_oficial_do_cnpj_alfanumerico():
         ("D9040088820210128000800123456789", False),  # id de devolução não é EndToEndId de pagamento
     ],
 )
-def test_end_to_end_id(e2e, ok):
-    assert c.end_to_end_id_valido(e2e) is ok
+def test_end_to_end_id(end_to_end_id, ok):
+    assert c.end_to_end_id_valido(end_to_end_id) is ok
 
 
 @pytest.mark.parametrize(

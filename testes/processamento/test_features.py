@@ -173,8 +173,7 @@ def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -
     for numero, lote in enumerate(lotes[:7]):
         motor.processar(lote)
         expiradas += motor.expirar()
-        completo = motor.extrair(completo=True) if armazem.precisa_snapshot(numero) else None
-        armazem.gravar(numero, motor.extrair(), completo)
+        armazem.salvar(numero, {"features": motor}, {})
     continuo_exp = MotorDeFeatures(parametros)  # referência sem queda, com a mesma expiração por lote
     continuo_exp.aplicar_marcas(marcas["recebedor_id_conta"].to_numpy(), np.array([INICIO.timestamp()], np.int64))
     esperado = []
@@ -186,8 +185,7 @@ def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -
 
     # Queda depois do lote 6 gravado, no meio do 7: o reinício parte do estado do lote 6.
     restaurado = MotorDeFeatures(parametros)
-    for parte in armazem.sequencia_ate(6):
-        restaurado.aplicar(parte)
+    armazem.restaurar(6, {"features": restaurado})
     assert restaurado.contas_no_estado == motor.contas_no_estado
     for numero in (7, 8):
         pd.testing.assert_frame_equal(restaurado.processar(lotes[numero]), esperado[numero])

@@ -134,16 +134,16 @@ def test_taxa_de_fraude_e_gabarito(dados, pasta):
 def test_conta_laranja_recebe_de_muitos_em_uma_hora_e_repassa(dados):
     tx, _ = dados
     parte = _tipologia(tx, "conta_laranja")
-    mulas = set(parte["rec"])
-    entradas = parte[~parte["pag"].isin(mulas)]
-    repasses = parte[parte["pag"].isin(mulas)]
-    for mula, grupo in entradas.groupby("rec"):
+    laranjas = set(parte["rec"])
+    entradas = parte[~parte["pag"].isin(laranjas)]
+    repasses = parte[parte["pag"].isin(laranjas)]
+    for laranja, grupo in entradas.groupby("rec"):
         instantes = grupo["ts"].to_numpy()
         pagadores = grupo["pag"].to_numpy()
         maximo = max(
             len(set(pagadores[(instantes >= t) & (instantes < t + np.timedelta64(1, "h"))])) for t in instantes
         )
-        assert maximo >= 5, mula
+        assert maximo >= 5, laranja
     repassou = entradas.groupby("rec")["ts"].max().index.isin(repasses["pag"])
     assert repassou.mean() >= 0.9
     assert repasses["valor"].sum() / entradas["valor"].sum() > 0.8
@@ -245,24 +245,24 @@ def _laranjas_e_historico(p: Parametros) -> pd.DataFrame:
     return r[r["primeira_fraude"] >= inicio + 3 * 86_400_000]
 
 
-MULAS = Parametros(semente=5, clientes=2000, dias=7, taxa_fraude=0.02)
+LARANJAS = Parametros(semente=5, clientes=2000, dias=7, taxa_fraude=0.02)
 
 
 def test_laranjas_todas_novas_sem_historico_antes_da_fraude():
-    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=0.0))
+    r = _laranjas_e_historico(LARANJAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=0.0))
     assert len(r) >= 30
     assert not (r["primeiro_legit"] < r["primeira_fraude"]).any()  # o comportamento de antes: conta nova
 
 
 def test_laranjas_alugadas_tem_historico_legitimo_antes_da_fraude():
-    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=1.0, fracao_laranja_dormente=0.0))
+    r = _laranjas_e_historico(LARANJAS.com(fracao_laranja_alugada=1.0, fracao_laranja_dormente=0.0))
     assert len(r) >= 30
     um_dia_antes = r["primeiro_legit"] <= r["primeira_fraude"] - 86_400_000
     assert um_dia_antes.mean() >= 0.95, um_dia_antes.mean()
 
 
 def test_laranjas_dormentes_tem_atividade_antes_da_fraude():
-    r = _laranjas_e_historico(MULAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=1.0))
+    r = _laranjas_e_historico(LARANJAS.com(fracao_laranja_alugada=0.0, fracao_laranja_dormente=1.0))
     assert len(r) >= 30
     antes = r["primeiro_legit"] < r["primeira_fraude"]
     assert antes.mean() >= 0.9, antes.mean()
