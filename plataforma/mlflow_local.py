@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from plataforma.config import Configuracao, em_databricks
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
+CODIGOS_DE_AUSENCIA = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"})
 
 
 def configurar_mlflow(cfg: Configuracao, experimento: str = "detector-fraudes-pix") -> str:
@@ -35,3 +42,21 @@ def comando_ui(cfg: Configuracao) -> str:
         f"mlflow ui --backend-store-uri {cfg.uri_tracking} "
         f"--default-artifact-root {(cfg.pasta_dados / 'mlflow-artefatos').as_uri()} --port 5000"
     )
+
+
+def versao_por_alias(nome_modelo: str, alias: str = "champion") -> ModelVersion | None:
+    """A versão registrada com ``alias`` ou ``None`` se o alias (ou o modelo) não existe.
+
+    O único lugar que pergunta ao registro "quem é o champion": a ausência vem pelo código de erro do MLflow
+    (``RESOURCE_DOES_NOT_EXIST``; no Unity Catalog também ``NOT_FOUND``), nunca pelo texto da mensagem. Qualquer
+    outro erro (registro fora do ar, permissão) sobe, para quem chama decidir.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return MlflowClient().get_model_version_by_alias(nome_modelo, alias)
+    except MlflowException as erro:
+        if erro.error_code in CODIGOS_DE_AUSENCIA:
+            return None
+        raise

@@ -10,7 +10,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
 
 from plataforma.config import Configuracao
-from plataforma.mlflow_local import comando_ui, configurar_mlflow
+from plataforma.mlflow_local import comando_ui, configurar_mlflow, versao_por_alias
 
 pytestmark = pytest.mark.integracao
 
@@ -34,8 +34,26 @@ def test_registro_alias_champion_e_carga_por_alias(cfg_teste: Configuracao) -> N
     cliente.set_registered_model_alias(nome, "champion", versao.version)
 
     assert cliente.get_model_version_by_alias(nome, "champion").run_id == run.info.run_id
+    assert versao_por_alias(nome).version == versao.version
+    assert versao_por_alias(nome, "challenger") is None  # modelo existe, alias não
+    assert versao_por_alias("modelo_que_nao_existe") is None
     carregado = mlflow.sklearn.load_model(f"models:/{nome}@champion")
     np.testing.assert_allclose(carregado.predict_proba(x), modelo.predict_proba(x))
     artefatos = cfg_teste.pasta_dados / "mlflow-artefatos"
     assert any(artefatos.rglob("MLmodel")), "os artefatos devem ficar na pasta de dados, não em ./mlruns"
     assert str(cfg_teste.pasta_dados) in comando_ui(cfg_teste)
+
+
+def test_registro_fora_do_ar_nao_vira_sem_champion(cfg_teste: Configuracao, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Só a ausência do alias é "sem champion"; um registro que não responde é erro, e sobe."""
+    from mlflow.exceptions import MlflowException
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # sem as ~4 min de novas tentativas do cliente
+    configurar_mlflow(cfg_teste, experimento="teste-registro")
+    anterior = mlflow.get_registry_uri()
+    mlflow.set_registry_uri("http://127.0.0.1:9")  # porta fechada
+    try:
+        with pytest.raises(MlflowException):
+            versao_por_alias("qualquer")
+    finally:
+        mlflow.set_registry_uri(anterior)
