@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
+from mlflow.pyfunc import PythonModel
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -33,6 +36,7 @@ from machine_learning.decisao import DECISOES, pontuar_regras, por_limiares
 from machine_learning.deriva import referencia_de
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
+from plataforma.mlflow_local import configurar_mlflow, versao_por_alias
 from processamento.contrato import FORMAS_INICIACAO
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, ParametrosFeatures
 from processamento.historico import features_de_pandas
@@ -98,15 +102,6 @@ DERIVADAS = (
 CONTEXTO = ("pagador_pj", "recebedor_pj", *(f"forma_{f.lower()}" for f in FORMAS_INICIACAO))
 
 COLUNAS_MODELO = (*COLUNAS_FEATURES, *CONTEXTO, *DERIVADAS)
-# Modelos registrados antes de ``rec_qtd_historico`` existir não guardam as colunas: eram estas, do motor de então.
-COLUNAS_FEATURES_V1 = (
-    "pag_qtd_10min", "pag_qtd_1h", "pag_qtd_24h", "pag_soma_10min", "pag_soma_1h", "pag_soma_24h",
-    "pag_qtd_historico", "pag_valor_zscore", "pag_valor_razao_media", "pag_segundos_desde_anterior",
-    "pag_idade_conta_s", "primeiro_pagamento_ao_recebedor", "rec_pagadores_distintos_1h",
-    "rec_pagadores_distintos_24h", "rec_idade_conta_s", "chave_idade_s", "noturno", "noturno_acumulado",
-    "excede_limite_noturno", "dispositivo_nao_cadastrado", "nao_cadastrado_acumulado_dia",
-    "excede_limite_dispositivo", "rec_marcada_fraude", "rec_qtd_med",
-)  # fmt: skip
 # O que o modelo servido recebe (assinatura no MLflow): as features do motor e as colunas da transação de onde
 # saem o contexto e as razões. A gold_features e o stream de decisão têm todas.
 ENTRADA_DO_MODELO = (
@@ -194,7 +189,8 @@ def _candidato(nome: str, semente: int) -> BaseEstimator:
             ]
         )
     if nome == "gbm":
-        # Sem early stopping: com o padrão do scikit-learn ele para em ~11 iterações (AP 0,55 no simulador).
+        # Sem early stopping: o padrão do scikit-learn separa 10% aleatórios como validação e para cedo demais
+        # (docs/modelo.md).
         return HistGradientBoostingClassifier(
             max_iter=300,
             learning_rate=0.05,
@@ -208,7 +204,14 @@ def _candidato(nome: str, semente: int) -> BaseEstimator:
     raise ValueError(f"Candidato desconhecido '{nome}'; aceitos: {', '.join(CANDIDATOS)}.")
 
 
-def ajustar_calibrado(nome: str, x_ajuste, y_ajuste, x_calib, y_calib, semente: int = 42) -> CalibratedClassifierCV:
+def ajustar_calibrado(
+    nome: str,
+    x_ajuste: pd.DataFrame,
+    y_ajuste: np.ndarray,
+    x_calib: pd.DataFrame,
+    y_calib: np.ndarray,
+    semente: int = 42,
+) -> CalibratedClassifierCV:
     """Ajusta no início do treino e calibra (Platt) no fim dele, em ordem de tempo.
 
     Platt e não isotônica: a sigmoide é estritamente crescente, então preserva a ordem (AP e limiares do
@@ -219,15 +222,7 @@ def ajustar_calibrado(nome: str, x_ajuste, y_ajuste, x_calib, y_calib, semente: 
 
 
 # Modelo servido ----------------------------------------------------------------------------------
-try:
-    import mlflow.pyfunc as _pyfunc
-
-    _BaseModelo: type = _pyfunc.PythonModel
-except ImportError:  # pragma: no cover - mlflow faz parte das dependências
-    _BaseModelo = object
-
-
-class ModeloFraudePix(_BaseModelo):
+class ModeloFraudePix(PythonModel):
     """O que o stream carrega por ``models:/<nome>@champion``: features -> ``score`` e ``decisao``."""
 
     def __init__(
@@ -241,8 +236,7 @@ class ModeloFraudePix(_BaseModelo):
         self.referencia_deriva = referencia_deriva
 
     def pontuar(self, features: pd.DataFrame) -> np.ndarray:
-        colunas = getattr(self, "colunas", COLUNAS_FEATURES_V1)
-        return self.estimador.predict_proba(matriz(features, colunas))[:, 1]
+        return self.estimador.predict_proba(matriz(features, self.colunas))[:, 1]
 
     def decidir(self, score: np.ndarray) -> np.ndarray:
         return por_limiares(score, self.limiares)
@@ -334,101 +328,73 @@ def treinar(
     (valendo só se ``data_hora_rotulo``, quando existir, for anterior ao corte). Verdade do teste: o
     ``gabarito`` se houver; senão, toda a MED conhecida (ou ``rotulo``), o que subestima o recall.
     ``origem``: linhagem (ex.: ``{"tabela": ..., "versao_delta": ...}``) gravada como parâmetros.
+
+    Etapas, cada uma com entrada e saída tipadas: ``preparar_treino`` -> ``ajustar_candidatos`` ->
+    ``avaliar_no_teste`` -> ``_logar_run`` e ``_logar_modelo`` (no MLflow) -> ``_promover``.
     """
-    import mlflow
+    dados = preparar_treino(transacoes, med, gabarito, dias_aquecimento, dias_atraso, dias_teste)
+    ajuste = ajustar_candidatos(dados, candidatos, semente)
+    avaliacao = avaliar_no_teste(dados, ajuste, orcamento_revisar, orcamento_bloquear)
+    opcoes = {
+        "orcamento_revisar": orcamento_revisar,
+        "orcamento_bloquear": orcamento_bloquear,
+        "semente": semente,
+        **{f"origem_{k}": v for k, v in (origem or {}).items()},
+    }
+    configurar_mlflow(cfg)
+    with mlflow.start_run(run_name=f"treino-{ajuste.escolhido}") as run:
+        _logar_run(dados, ajuste, avaliacao, opcoes, importancia_max_linhas)
+        versao = _logar_modelo(dados.teste, avaliacao.modelo, cfg.nome_modelo_registrado if registrar else None)
+        promovido = versao is not None and _promover(cfg, versao, dados, avaliacao)
+    return ResultadoTreino(
+        run.info.run_id, ajuste.escolhido, versao, promovido, avaliacao.limiares, avaliacao.metricas, dados.divisao
+    )
 
-    from plataforma.mlflow_local import configurar_mlflow
 
+# Preparação: entrada, features, divisão no tempo, rótulos ------------------------------------------
+@dataclass(frozen=True)
+class DadosTreino:
+    """As features já divididas no tempo, com os rótulos que o treino pode ver e a verdade do teste."""
+
+    divisao: DivisaoTemporal
+    transacoes: int  # todas as que tiveram features (aquecimento, treino, atraso e teste)
+    treino: pd.DataFrame
+    y_treino: np.ndarray  # rótulos conhecidos no corte: o que o banco saberia no dia do treino
+    teste: pd.DataFrame
+    verdade_teste: pd.DataFrame  # colunas de ``avaliar``
+    fonte_verdade: str  # "gabarito" ou "rotulos_finais" (parâmetro do run: diz o quanto o recall é confiável)
+
+
+def preparar_treino(
+    transacoes: pd.DataFrame,
+    med: pd.DataFrame | None,
+    gabarito: pd.DataFrame | None,
+    dias_aquecimento: float | None = None,
+    dias_atraso: float | None = None,
+    dias_teste: float | None = None,
+) -> DadosTreino:
+    """Features do motor do stream, divisão honesta no tempo e rótulos no corte (ver ``treinar``)."""
     entrada = preparar_entrada(transacoes)
     if med is None and "rotulo" not in entrada.columns:
         raise ValueError("Sem rótulos: passe a MED (end_to_end_id, data_hora_notificacao) ou uma coluna 'rotulo'.")
     marcas = med if med is not None and "recebedor_id_conta" in med.columns else None
     feats = calcular_features(entrada, marcas)
     divisao = dividir_no_tempo(feats["data_hora"], dias_aquecimento, dias_atraso, dias_teste)
-    no_treino, no_teste = divisao.mascaras(feats["data_hora"])
+    no_treino, no_teste = (mascara.to_numpy() for mascara in divisao.mascaras(feats["data_hora"]))
 
-    rotulos = _rotulos_treino(feats, med, divisao.corte_rotulos)
+    y_treino = _rotulos_treino(feats, med, divisao.corte_rotulos)[no_treino]
     verdade = _verdade(feats, med, gabarito)
-    treino = feats[no_treino.to_numpy()].reset_index(drop=True)
-    y_treino = rotulos[no_treino.to_numpy()]
-    teste = feats[no_teste.to_numpy()].reset_index(drop=True)
-    verdade_teste = verdade[no_teste.to_numpy()].reset_index(drop=True)
     if y_treino.sum() < 2:
         raise ValueError(f"Só {int(y_treino.sum())} fraude(s) rotulada(s) na janela de treino: dados insuficientes.")
-
-    # Treino em ordem de tempo: 80% para ajustar, os 20% finais para calibrar e escolher.
-    n_ajuste = int(0.8 * len(treino))
-    x_treino = matriz(treino)
-    x_aj, y_aj, x_cal, y_cal = x_treino[:n_ajuste], y_treino[:n_ajuste], x_treino[n_ajuste:], y_treino[n_ajuste:]
-    x_teste = matriz(teste)
-    modelos, metricas, ap_validacao = {}, {}, {}
-    for nome in candidatos:
-        modelos[nome] = ajustar_calibrado(nome, x_aj, y_aj, x_cal, y_cal, semente)
-        s_cal = modelos[nome].predict_proba(x_cal)[:, 1]
-        ap_validacao[nome] = float(average_precision_score(y_cal, s_cal)) if y_cal.sum() else 0.0
-        metricas[nome] = avaliar(modelos[nome].predict_proba(x_teste)[:, 1], verdade_teste)
-    escolhido = max(candidatos, key=lambda c: ap_validacao[c])  # escolha sem olhar o teste
-    s_cal = modelos[escolhido].predict_proba(x_cal)[:, 1]
-    limiares = {
-        "REVISAR": limiar_por_orcamento(s_cal, orcamento_revisar),
-        "BLOQUEAR": limiar_por_orcamento(s_cal, orcamento_bloquear),
-    }
-    modelo = ModeloFraudePix(modelos[escolhido], limiares, escolhido)
-    score_teste = modelo.pontuar(teste)
-    modelo.referencia_deriva = referencia_de(teste, score_teste).como_dict()
-
-    configurar_mlflow(cfg)
-    with mlflow.start_run(run_name=f"treino-{escolhido}") as run:
-        mlflow.log_params(
-            {
-                "candidatos": ",".join(candidatos),
-                "escolhido": escolhido,
-                "criterio_escolha": "average_precision na validação (fim do treino, rótulos do corte)",
-                "calibracao": "sigmoid (Platt) nos 20% finais do treino",
-                "orcamento_revisar": orcamento_revisar,
-                "orcamento_bloquear": orcamento_bloquear,
-                "limiar_revisar": limiares["REVISAR"],
-                "limiar_bloquear": limiares["BLOQUEAR"],
-                "corte_rotulos": divisao.corte_rotulos.isoformat(),
-                "verdade_teste": "gabarito" if gabarito is not None else "rotulos_finais",
-                "transacoes": len(feats),
-                "transacoes_treino": len(treino),
-                "fraudes_rotuladas_treino": int(y_treino.sum()),
-                "semente": semente,
-                **{f"divisao_{k}": v for k, v in divisao.como_parametros().items()},
-                **{f"origem_{k}": v for k, v in (origem or {}).items()},
-            }
-        )
-        if "gbm" in modelos:
-            gbm = modelos["gbm"].estimator.estimator
-            mlflow.log_params({f"gbm_{k}": v for k, v in gbm.get_params().items() if k != "class_weight"})
-        for nome, m in metricas.items():
-            mlflow.log_metrics({f"{nome}_{k}": v for k, v in m.items() if np.isfinite(v)})
-            mlflow.log_metric(f"{nome}_ap_validacao", ap_validacao[nome])
-        mlflow.log_metrics({k: v for k, v in metricas[escolhido].items() if np.isfinite(v)})
-        if "regras" in metricas and escolhido != "regras":
-            ap_regras = metricas["regras"]["average_precision"]
-            mlflow.log_metric("razao_ap_sobre_regras", metricas[escolhido]["average_precision"] / max(ap_regras, 1e-9))
-        with tempfile.TemporaryDirectory() as pasta:
-            _artefatos(Path(pasta), modelos, x_teste, verdade_teste, modelo, score_teste, s_cal, importancia_max_linhas)
-            mlflow.log_artifacts(pasta, "avaliacao")
-        mlflow.log_dict(modelo.referencia_deriva, "deriva/referencia.json")
-        exemplo = teste[list(ENTRADA_DO_MODELO)].dropna().head(5)
-        if exemplo.empty:
-            exemplo = teste[list(ENTRADA_DO_MODELO)].head(5)
-        assinatura = mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo))
-        info = mlflow.pyfunc.log_model(
-            name="modelo",
-            python_model=modelo,
-            signature=assinatura,
-            input_example=exemplo,
-            registered_model_name=cfg.nome_modelo_registrado if registrar else None,
-        )
-        versao, promovido = None, False
-        if registrar:
-            versao = str(info.registered_model_version)
-            promovido = _promover(cfg, versao, score_teste, verdade_teste, teste)
-    return ResultadoTreino(run.info.run_id, escolhido, versao, promovido, limiares, metricas, divisao)
+    return DadosTreino(
+        divisao=divisao,
+        transacoes=len(feats),
+        treino=feats[no_treino].reset_index(drop=True),
+        y_treino=y_treino,
+        teste=feats[no_teste].reset_index(drop=True),
+        verdade_teste=verdade[no_teste].reset_index(drop=True),
+        fonte_verdade="gabarito" if gabarito is not None else "rotulos_finais",
+    )
 
 
 def _rotulos_treino(feats: pd.DataFrame, med: pd.DataFrame | None, corte: pd.Timestamp) -> np.ndarray:
@@ -456,6 +422,127 @@ def _verdade(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFra
     return base.assign(fraude=fraude.to_numpy().astype(int))
 
 
+# Ajuste: candidatos calibrados, escolha na validação ------------------------------------------------
+@dataclass(frozen=True)
+class Ajuste:
+    """Os candidatos calibrados e o escolhido; a validação são os 20% finais do treino, em ordem de tempo."""
+
+    candidatos: tuple[str, ...]
+    modelos: dict[str, CalibratedClassifierCV]
+    score_validacao: dict[str, np.ndarray]  # de onde saem os limiares do escolhido
+    ap_validacao: dict[str, float]
+    escolhido: str
+
+
+def ajustar_candidatos(dados: DadosTreino, candidatos: Sequence[str], semente: int) -> Ajuste:
+    """Ajusta nos 80% iniciais do treino, calibra nos 20% finais e escolhe pela AP neles, sem olhar o teste."""
+    n_ajuste = int(0.8 * len(dados.treino))
+    x, y = matriz(dados.treino), dados.y_treino
+    x_aj, y_aj, x_cal, y_cal = x[:n_ajuste], y[:n_ajuste], x[n_ajuste:], y[n_ajuste:]
+    modelos, score_validacao, ap_validacao = {}, {}, {}
+    for nome in candidatos:
+        modelos[nome] = ajustar_calibrado(nome, x_aj, y_aj, x_cal, y_cal, semente)
+        score_validacao[nome] = modelos[nome].predict_proba(x_cal)[:, 1]
+        ap_validacao[nome] = float(average_precision_score(y_cal, score_validacao[nome])) if y_cal.sum() else 0.0
+    escolhido = max(candidatos, key=lambda c: ap_validacao[c])
+    return Ajuste(tuple(candidatos), modelos, score_validacao, ap_validacao, escolhido)
+
+
+# Avaliação: métricas no teste, limiares, modelo servido ---------------------------------------------
+@dataclass(frozen=True)
+class Avaliacao:
+    """Cada candidato no teste e o modelo servido: o escolhido, os limiares e a referência da deriva."""
+
+    x_teste: pd.DataFrame
+    score_teste: dict[str, np.ndarray]
+    metricas: dict[str, dict[str, float]]  # candidato -> métricas no teste
+    modelo: ModeloFraudePix
+
+    @property
+    def limiares(self) -> dict[str, float]:
+        return self.modelo.limiares
+
+    @property
+    def score_escolhido(self) -> np.ndarray:
+        return self.score_teste[self.modelo.candidato]
+
+
+def avaliar_no_teste(
+    dados: DadosTreino, ajuste: Ajuste, orcamento_revisar: float, orcamento_bloquear: float
+) -> Avaliacao:
+    """Métricas de todos os candidatos no teste; limiares do escolhido pelo orçamento de alertas na validação.
+
+    Os limiares saem da validação, não do teste: o teste só mede, para as métricas não serem otimistas.
+    """
+    x_teste = matriz(dados.teste)
+    score_teste = {nome: modelo.predict_proba(x_teste)[:, 1] for nome, modelo in ajuste.modelos.items()}
+    metricas = {nome: avaliar(score, dados.verdade_teste) for nome, score in score_teste.items()}
+    score_validacao = ajuste.score_validacao[ajuste.escolhido]
+    limiares = {
+        "REVISAR": limiar_por_orcamento(score_validacao, orcamento_revisar),
+        "BLOQUEAR": limiar_por_orcamento(score_validacao, orcamento_bloquear),
+    }
+    referencia = referencia_de(dados.teste, score_teste[ajuste.escolhido]).como_dict()
+    modelo = ModeloFraudePix(ajuste.modelos[ajuste.escolhido], limiares, ajuste.escolhido, referencia)
+    return Avaliacao(x_teste, score_teste, metricas, modelo)
+
+
+# MLflow: o run e o modelo ---------------------------------------------------------------------------
+def _logar_run(
+    dados: DadosTreino, ajuste: Ajuste, avaliacao: Avaliacao, opcoes: dict[str, Any], importancia_max_linhas: int
+) -> None:
+    """No run ativo: parâmetros, métricas de cada candidato, artefatos de avaliação e a referência da deriva."""
+    escolhido, limiares = ajuste.escolhido, avaliacao.limiares
+    mlflow.log_params(
+        {
+            "candidatos": ",".join(ajuste.candidatos),
+            "escolhido": escolhido,
+            "criterio_escolha": "average_precision na validação (fim do treino, rótulos do corte)",
+            "calibracao": "sigmoid (Platt) nos 20% finais do treino",
+            "limiar_revisar": limiares["REVISAR"],
+            "limiar_bloquear": limiares["BLOQUEAR"],
+            "corte_rotulos": dados.divisao.corte_rotulos.isoformat(),
+            "verdade_teste": dados.fonte_verdade,
+            "transacoes": dados.transacoes,
+            "transacoes_treino": len(dados.treino),
+            "fraudes_rotuladas_treino": int(dados.y_treino.sum()),
+            **{f"divisao_{k}": v for k, v in dados.divisao.como_parametros().items()},
+            **opcoes,
+        }
+    )
+    if "gbm" in ajuste.modelos:
+        gbm = ajuste.modelos["gbm"].estimator.estimator
+        mlflow.log_params({f"gbm_{k}": v for k, v in gbm.get_params().items() if k != "class_weight"})
+    metricas = avaliacao.metricas
+    for nome, m in metricas.items():
+        mlflow.log_metrics({f"{nome}_{k}": v for k, v in m.items() if np.isfinite(v)})
+        mlflow.log_metric(f"{nome}_ap_validacao", ajuste.ap_validacao[nome])
+    mlflow.log_metrics({k: v for k, v in metricas[escolhido].items() if np.isfinite(v)})
+    if "regras" in metricas and escolhido != "regras":
+        ap_regras = metricas["regras"]["average_precision"]
+        mlflow.log_metric("razao_ap_sobre_regras", metricas[escolhido]["average_precision"] / max(ap_regras, 1e-9))
+    with tempfile.TemporaryDirectory() as pasta:
+        _artefatos(Path(pasta), ajuste, avaliacao, dados.verdade_teste["fraude"].to_numpy(), importancia_max_linhas)
+        mlflow.log_artifacts(pasta, "avaliacao")
+    mlflow.log_dict(avaliacao.modelo.referencia_deriva, "deriva/referencia.json")
+
+
+def _logar_modelo(teste: pd.DataFrame, modelo: ModeloFraudePix, registrar_como: str | None) -> str | None:
+    """O pyfunc no run, com assinatura e exemplo; registrado como ``registrar_como``, se dado: devolve a versão."""
+    exemplo = teste[list(ENTRADA_DO_MODELO)].dropna().head(5)
+    if exemplo.empty:
+        exemplo = teste[list(ENTRADA_DO_MODELO)].head(5)
+    info = mlflow.pyfunc.log_model(
+        name="modelo",
+        python_model=modelo,
+        signature=mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo)),
+        input_example=exemplo,
+        registered_model_name=registrar_como,
+    )
+    return str(info.registered_model_version) if registrar_como else None
+
+
+# Promoção ----------------------------------------------------------------------------------------
 def _entrada_do_campeao(campeao: Any, teste: pd.DataFrame) -> pd.DataFrame:
     """As colunas que a assinatura do champion pede (um champion antigo pede menos que o modelo de agora)."""
     esquema = campeao.metadata.get_input_schema()
@@ -463,26 +550,19 @@ def _entrada_do_campeao(campeao: Any, teste: pd.DataFrame) -> pd.DataFrame:
     return teste[[c for c in nomes if c in teste.columns]]
 
 
-def _promover(cfg: Configuracao, versao: str, score: np.ndarray, verdade: pd.DataFrame, teste: pd.DataFrame) -> bool:
+def _promover(cfg: Configuracao, versao: str, dados: DadosTreino, avaliacao: Avaliacao) -> bool:
     """Alias ``challenger`` sempre; ``champion`` só se a AP no mesmo teste superar a do champion atual."""
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     cliente = MlflowClient()
     nome = cfg.nome_modelo_registrado
     cliente.set_registered_model_alias(nome, "challenger", versao)
-    y = verdade["fraude"].to_numpy()
-    ap_novo = float(average_precision_score(y, score)) if y.sum() else 0.0
-    try:
-        atual = cliente.get_model_version_by_alias(nome, "champion")
-    except MlflowException:
-        atual = None
+    y = dados.verdade_teste["fraude"].to_numpy()
+    ap_novo = float(average_precision_score(y, avaliacao.score_escolhido)) if y.sum() else 0.0
+    atual = versao_por_alias(nome)
     if atual is None:
         ap_atual, promovido, motivo = float("nan"), True, "não havia champion"
     else:
         campeao = mlflow.pyfunc.load_model(f"models:/{nome}@champion")
-        s_atual = campeao.predict(_entrada_do_campeao(campeao, teste))["score"].to_numpy()
+        s_atual = campeao.predict(_entrada_do_campeao(campeao, dados.teste))["score"].to_numpy()
         ap_atual = float(average_precision_score(y, s_atual)) if y.sum() else 0.0
         promovido = ap_novo > ap_atual
         motivo = f"AP {ap_novo:.4f} {'>' if promovido else '<='} AP do champion v{atual.version} {ap_atual:.4f}"
@@ -506,28 +586,27 @@ def _promover(cfg: Configuracao, versao: str, score: np.ndarray, verdade: pd.Dat
     return promovido
 
 
-def _artefatos(
-    pasta: Path,
-    modelos: dict[str, Any],
-    x_teste: pd.DataFrame,
-    verdade: pd.DataFrame,
-    modelo: ModeloFraudePix,
-    score: np.ndarray,
-    score_validacao: np.ndarray,
-    max_linhas: int,
-) -> None:
-    """Curvas PR e ROC, matriz de confusão nos limiares, importância por permutação, tabela de limiares."""
+# Artefatos de avaliação ----------------------------------------------------------------------------
+def _artefatos(pasta: Path, ajuste: Ajuste, avaliacao: Avaliacao, y: np.ndarray, max_linhas: int) -> None:
+    """Curvas PR e ROC, matriz de confusão nos limiares, tabela de limiares, importância por permutação."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # só arquivos, sem janela: o treino roda em job
+    score = avaliacao.score_escolhido
+    _curvas(pasta, avaliacao.score_teste, y)
+    _matriz_de_confusao(pasta, avaliacao.modelo.decidir(score), y)
+    _tabela_de_limiares(pasta, ajuste.score_validacao[ajuste.escolhido], score, y, avaliacao.limiares)
+    _importancia(pasta, avaliacao.modelo, avaliacao.x_teste, y, max_linhas)
+
+
+def _curvas(pasta: Path, score_teste: dict[str, np.ndarray], y: np.ndarray) -> None:
+    """Precisão x recall e ROC de todos os candidatos no mesmo gráfico: a escolha à vista."""
     import matplotlib.pyplot as plt
 
-    y = verdade["fraude"].to_numpy()
     fig_pr, ax_pr = plt.subplots(figsize=(6, 5))
     fig_roc, ax_roc = plt.subplots(figsize=(6, 5))
     curvas = []
-    for nome, est in modelos.items():
-        s = est.predict_proba(x_teste)[:, 1]
+    for nome, s in score_teste.items():
         p, r, _ = precision_recall_curve(y, s)
         ax_pr.plot(r, p, label=f"{nome} (AP {average_precision_score(y, s):.3f})")
         fpr, tpr, _ = roc_curve(y, s)
@@ -542,7 +621,11 @@ def _artefatos(
         plt.close(fig)
     pd.concat(curvas).to_csv(pasta / "curva_pr.csv", index=False)
 
-    decisao = modelo.decidir(score)
+
+def _matriz_de_confusao(pasta: Path, decisao: np.ndarray, y: np.ndarray) -> None:
+    """Decisões do modelo servido no teste contra a verdade (CSV e figura)."""
+    import matplotlib.pyplot as plt
+
     matriz_confusao = pd.crosstab(
         pd.Categorical(decisao, categories=DECISOES), pd.Series(np.where(y == 1, "fraude", "legitima")), dropna=False
     ).reindex(columns=["legitima", "fraude"], fill_value=0)
@@ -558,6 +641,11 @@ def _artefatos(
     fig.savefig(pasta / "matriz_confusao.png", dpi=100)
     plt.close(fig)
 
+
+def _tabela_de_limiares(
+    pasta: Path, score_validacao: np.ndarray, score: np.ndarray, y: np.ndarray, limiares: dict[str, float]
+) -> None:
+    """Outros orçamentos de alerta: o limiar que dariam na validação e o que ele faz no teste."""
     linhas = []
     for orcamento in (0.001, 0.005, 0.01, 0.02, 0.05):
         limiar = limiar_por_orcamento(score_validacao, orcamento)
@@ -572,28 +660,33 @@ def _artefatos(
             }
         )
     pd.DataFrame(linhas).to_csv(pasta / "limiares.csv", index=False)
-    (pasta / "limiares.json").write_text(json.dumps(modelo.limiares, indent=2))
+    (pasta / "limiares.json").write_text(json.dumps(limiares, indent=2))
 
-    # Importância por permutação: todas as fraudes do teste e uma amostra das legítimas.
+
+def _importancia(pasta: Path, modelo: ModeloFraudePix, x_teste: pd.DataFrame, y: np.ndarray, max_linhas: int) -> None:
+    """Importância por permutação: todas as fraudes do teste e uma amostra das legítimas (o custo cabe no job)."""
+    import matplotlib.pyplot as plt
+
     rng = np.random.default_rng(0)
     idx_fraude = np.flatnonzero(y == 1)
     idx_legit = np.flatnonzero(y == 0)
     idx_legit = rng.choice(idx_legit, min(len(idx_legit), max(max_linhas - len(idx_fraude), 0)), replace=False)
     idx = np.sort(np.concatenate([idx_fraude, idx_legit]))
-    if len(idx_fraude):
-        imp = permutation_importance(
-            modelo.estimador, x_teste.iloc[idx], y[idx], scoring="average_precision", n_repeats=3, random_state=0
-        )
-        tabela = pd.DataFrame(
-            {"feature": x_teste.columns, "queda_ap_media": imp.importances_mean, "desvio": imp.importances_std}
-        ).sort_values("queda_ap_media", ascending=False)
-        tabela.to_csv(pasta / "importancia_permutacao.csv", index=False)
-        fig, ax = plt.subplots(figsize=(7, 7))
-        ax.barh(tabela["feature"][::-1], tabela["queda_ap_media"][::-1], xerr=tabela["desvio"][::-1])
-        ax.set(xlabel="queda da AP ao embaralhar", title=f"Importância por permutação ({modelo.candidato})")
-        fig.tight_layout()
-        fig.savefig(pasta / "importancia_permutacao.png", dpi=100)
-        plt.close(fig)
+    if not len(idx_fraude):
+        return
+    imp = permutation_importance(
+        modelo.estimador, x_teste.iloc[idx], y[idx], scoring="average_precision", n_repeats=3, random_state=0
+    )
+    tabela = pd.DataFrame(
+        {"feature": x_teste.columns, "queda_ap_media": imp.importances_mean, "desvio": imp.importances_std}
+    ).sort_values("queda_ap_media", ascending=False)
+    tabela.to_csv(pasta / "importancia_permutacao.csv", index=False)
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.barh(tabela["feature"][::-1], tabela["queda_ap_media"][::-1], xerr=tabela["desvio"][::-1])
+    ax.set(xlabel="queda da AP ao embaralhar", title=f"Importância por permutação ({modelo.candidato})")
+    fig.tight_layout()
+    fig.savefig(pasta / "importancia_permutacao.png", dpi=100)
+    plt.close(fig)
 
 
 def versao_delta(spark: Any, identificador_sql: str) -> str:
@@ -634,8 +727,14 @@ __all__ = [
     "COLUNAS_ENTRADA",
     "COLUNAS_MINIMAS",
     "PADROES_OPCIONAIS",
+    "Ajuste",
+    "Avaliacao",
+    "DadosTreino",
     "ModeloFraudePix",
     "ResultadoTreino",
+    "ajustar_candidatos",
+    "avaliar_no_teste",
     "calcular_features",
+    "preparar_treino",
     "treinar",
 ]

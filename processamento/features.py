@@ -23,6 +23,7 @@ contas e chaves sem atividade há ``ttl_dias`` saem do estado. Bytes por conta: 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,25 @@ class ParametrosFeatures:
 def hash_id(ids: pd.Series | np.ndarray) -> np.ndarray:
     """int64 estável a partir do id pseudonimizado (hex): chave compacta do estado."""
     return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False).view(np.int64)
+
+
+class _Nivel(NamedTuple):
+    """As colunas de um lote em arrays; ``fatia`` dá as de um nível (sem conta ou chave repetida)."""
+
+    linhas: np.ndarray  # posição de cada linha na saída do lote
+    t: np.ndarray  # segundos desde BASE_EPOCA_S
+    t_ms: np.ndarray  # milissegundos UTC desde a época
+    v: np.ndarray
+    pag: np.ndarray  # posição do pagador no estado das contas
+    rec: np.ndarray
+    h_pag: np.ndarray  # hash do id da conta: o que o estado guarda dos pagadores e recebedores vistos
+    h_rec: np.ndarray
+    chave: np.ndarray  # posição da chave no estado das chaves; -1 sem chave
+    pf_pf: np.ndarray
+    nao_cadastrado: np.ndarray
+
+    def fatia(self, linhas: np.ndarray) -> _Nivel:
+        return _Nivel(linhas, *(coluna[linhas] for coluna in self[1:]))
 
 
 class MotorDeFeatures:
@@ -242,65 +262,81 @@ class MotorDeFeatures:
         pf_pf = (df["pagador_tipo_pessoa"].to_numpy() == "PF") & (df["recebedor_tipo_pessoa"].to_numpy() == "PF")
         nao_cadastrado = (df["dispositivo_cadastrado"] == False).to_numpy(bool)  # noqa: E712 - nulo (API) = não
 
+        lote = _Nivel(np.arange(n), t, t_ms, v, pag, rec, h_pag, h_rec, chave, pf_pf, nao_cadastrado)
         niveis = _niveis(pag, rec, chave)
         for nivel in range(int(niveis.max()) + 1):
-            linhas = np.flatnonzero(niveis == nivel)
-            self._calcular(
-                linhas, saida, t[linhas], t_ms[linhas], v[linhas], pag[linhas], rec[linhas],
-                h_pag[linhas], h_rec[linhas], chave[linhas], pf_pf[linhas], nao_cadastrado[linhas],
-            )  # fmt: skip
+            self._calcular(saida, lote.fatia(np.flatnonzero(niveis == nivel)))
         self.relogio_s = max(self.relogio_s, int(t.max()))
         return pd.concat([df, pd.DataFrame(saida)], axis=1)
 
-    def _calcular(
-        self,
-        linhas: np.ndarray,
-        saida: dict[str, np.ndarray],
-        t: np.ndarray,
-        t_ms: np.ndarray,
-        v: np.ndarray,
-        pag: np.ndarray,
-        rec: np.ndarray,
-        h_pag: np.ndarray,
-        h_rec: np.ndarray,
-        chave: np.ndarray,
-        pf_pf: np.ndarray,
-        nao_cadastrado: np.ndarray,
-    ) -> None:
-        """Um nível: nenhuma conta ou chave se repete, então tudo é vetorizado sem conflito."""
-        c, p = self.conta, self.p
-        agora = t[:, None]
+    def _calcular(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Um nível: nenhuma conta ou chave se repete, então tudo é vetorizado sem conflito.
 
-        # Velocidade do pagador: só eventos já processados com data_hora <= a desta transação.
-        ring_t, ring_v = c["pag_ring_t"][pag], c["pag_ring_v"][pag]
+        Cada família de features lê o estado que é só dela e já o atualiza (nenhuma lê o de outra); a idade das
+        contas, lida pelo pagador e pelo recebedor, muda por último.
+        """
+        log_v = np.log1p(nv.v)
+        local = nv.t + BASE_EPOCA_S + self.p.fuso_horas * 3_600  # segundos no horário de Brasília
+        self._velocidade_do_pagador(saida, nv)
+        self._historico_do_pagador(saida, nv, log_v)
+        primeiro_ao_rec = self._recebedores_do_pagador(saida, nv)
+        self._entrada_no_recebedor(saida, nv, log_v, primeiro_ao_rec)
+        self._idade_da_chave(saida, nv)
+        self._limite_noturno(saida, nv, local)
+        self._limite_do_dispositivo(saida, nv, local)
+        self._marcas_med(saida, nv)
+        self._atividade_das_contas(nv)
+
+    def _velocidade_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Quantidade e soma em 10 min, 1 h e 24 h: só eventos já processados com data_hora <= a desta transação."""
+        c, agora = self.conta, nv.t[:, None]
+        ring_t, ring_v = c["pag_ring_t"][nv.pag], c["pag_ring_v"][nv.pag]
         antes = (ring_t <= agora) & (ring_t != VAZIO_T)
         for nome, janela in JANELAS_PAGADOR.items():
             dentro = antes & (ring_t > agora - janela)
-            saida[f"pag_qtd_{nome}"][linhas] = dentro.sum(1)
-            saida[f"pag_soma_{nome}"][linhas] = np.where(dentro, ring_v.astype(np.float64), 0.0).sum(1)
+            saida[f"pag_qtd_{nome}"][nv.linhas] = dentro.sum(1)
+            saida[f"pag_soma_{nome}"][nv.linhas] = np.where(dentro, ring_v.astype(np.float64), 0.0).sum(1)
+        vaga = ring_t.argmin(1)  # substitui o evento mais antigo (ou uma vaga)
+        c["pag_ring_t"][nv.pag, vaga] = nv.t
+        c["pag_ring_v"][nv.pag, vaga] = nv.v
 
-        # Valor contra o histórico do próprio pagador (média e desvio de log1p(valor), Welford).
-        n_hist = c["pag_n"][pag]
-        media, m2 = c["pag_media"][pag], c["pag_m2"][pag]
-        log_v = np.log1p(v)
+    def _historico_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel, log_v: np.ndarray) -> None:
+        """Valor contra o histórico do próprio pagador (média e desvio de log1p(valor), Welford), ritmo e idade."""
+        c, pag, linhas = self.conta, nv.pag, nv.linhas
+        n_hist, media, m2 = c["pag_n"][pag], c["pag_media"][pag], c["pag_m2"][pag]
         saida["pag_qtd_historico"][linhas] = n_hist
         saida["pag_valor_zscore"][linhas] = _zscore(log_v, n_hist, media, m2)
-        saida["pag_valor_razao_media"][linhas] = np.where(n_hist > 0, v / np.maximum(np.expm1(media), 0.01), 1.0)
-        saida["valor_redondo"][linhas] = np.round(v * 100) % 10_000 == 0  # múltiplo de R$ 100
+        saida["pag_valor_razao_media"][linhas] = np.where(n_hist > 0, nv.v / np.maximum(np.expm1(media), 0.01), 1.0)
+        saida["valor_redondo"][linhas] = np.round(nv.v * 100) % 10_000 == 0  # múltiplo de R$ 100
         ultimo = c["pag_ultimo_ms"][pag]
         saida["pag_segundos_desde_anterior"][linhas] = np.where(
-            ultimo >= 0, np.maximum(t_ms - ultimo, 0) / 1000.0, np.nan
+            ultimo >= 0, np.maximum(nv.t_ms - ultimo, 0) / 1000.0, np.nan
         )
         primeiro_pag = c["primeiro_s"][pag]
-        saida["pag_idade_conta_s"][linhas] = np.where(primeiro_pag >= 0, np.maximum(t - primeiro_pag, 0), 0.0)
+        saida["pag_idade_conta_s"][linhas] = np.where(primeiro_pag >= 0, np.maximum(nv.t - primeiro_pag, 0), 0.0)
+        c["pag_n"][pag], c["pag_media"][pag], c["pag_m2"][pag] = _welford(log_v, n_hist, media, m2)
+        c["pag_ultimo_ms"][pag] = np.maximum(ultimo, nv.t_ms)
 
-        # Primeiro pagamento a este recebedor (entre os k_recebedores mais recentes do pagador).
+    def _recebedores_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> np.ndarray:
+        """Primeiro pagamento a este recebedor (entre os ``k_recebedores`` mais recentes do pagador).
+
+        Devolve a marca por linha: o recebedor a guarda como "pagador novo".
+        """
+        c, pag = self.conta, nv.pag
         conhecidos, uso = c["pag_rec"][pag], c["pag_rec_uso"][pag]
-        achado = (conhecidos == h_rec[:, None]) & (uso != VAZIO_T)
+        achado = (conhecidos == nv.h_rec[:, None]) & (uso != VAZIO_T)
         primeiro_ao_rec = ~achado.any(1)
-        saida["primeiro_pagamento_ao_recebedor"][linhas] = primeiro_ao_rec
+        saida["primeiro_pagamento_ao_recebedor"][nv.linhas] = primeiro_ao_rec
+        posicao = np.where(achado.any(1), achado.argmax(1), uso.argmin(1))
+        c["pag_rec"][pag, posicao] = nv.h_rec
+        c["pag_rec_uso"][pag, posicao] = np.maximum(uso[np.arange(len(pag)), posicao], nv.t)
+        return primeiro_ao_rec
 
-        # Entrada no recebedor: pagadores distintos (o sinal das contas laranja).
+    def _entrada_no_recebedor(
+        self, saida: dict[str, np.ndarray], nv: _Nivel, log_v: np.ndarray, primeiro_ao_rec: np.ndarray
+    ) -> None:
+        """Pagadores distintos e novos, idade e valor contra o histórico do recebedor (o sinal das contas laranja)."""
+        c, rec, linhas, agora = self.conta, nv.rec, nv.linhas, nv.t[:, None]
         r_t, r_pag = c["rec_ring_t"][rec], c["rec_ring_pag"][rec]
         r_antes = (r_t <= agora) & (r_t != VAZIO_T)
         for nome, janela in JANELAS_RECEBEDOR.items():
@@ -308,7 +344,7 @@ class MotorDeFeatures:
                 r_pag, r_antes & (r_t > agora - janela)
             )
         primeiro_rec = c["primeiro_s"][rec]
-        saida["rec_idade_conta_s"][linhas] = np.where(primeiro_rec >= 0, np.maximum(t - primeiro_rec, 0), 0.0)
+        saida["rec_idade_conta_s"][linhas] = np.where(primeiro_rec >= 0, np.maximum(nv.t - primeiro_rec, 0), 0.0)
         n_rec = c["rec_n"][rec]
         saida["rec_qtd_historico"][linhas] = n_rec
         saida["rec_qtd_pagadores_novos"][linhas] = c["rec_novos_n"][rec]
@@ -317,69 +353,67 @@ class MotorDeFeatures:
         ).sum(1)
         media_rec, m2_rec = c["rec_media"][rec], c["rec_m2"][rec]
         saida["rec_valor_zscore"][linhas] = _zscore(log_v, n_rec, media_rec, m2_rec)
-        com_chave = chave >= 0
-        idade_chave = np.full(len(linhas), np.nan)
-        if com_chave.any():
-            primeiro_chave = self.chave["primeiro_s"][chave[com_chave]]
-            idade_chave[com_chave] = np.where(primeiro_chave >= 0, np.maximum(t[com_chave] - primeiro_chave, 0), 0.0)
-        saida["chave_idade_s"][linhas] = idade_chave
-
-        # Limite noturno entre pessoas físicas (20h-6h no horário de Brasília).
-        local = t + BASE_EPOCA_S + p.fuso_horas * 3_600
-        deslocado = local - 6 * 3_600  # a noite de D (20h) a D+1 (6h) vira um só "dia" deslocado
-        noturno = (deslocado % 86_400) >= 14 * 3_600
-        periodo = (deslocado // 86_400).astype(np.int32)
-        conta_noite = noturno & pf_pf
-        anterior_noite = np.where(c["noite_periodo"][pag] == periodo, c["noite_soma"][pag], 0.0)
-        acumulado_noite = np.where(conta_noite, anterior_noite + v, np.where(noturno, anterior_noite, 0.0))
-        saida["hora_local"][linhas] = (local % 86_400) / 3_600
-        saida["noturno"][linhas] = noturno
-        saida["noturno_acumulado"][linhas] = acumulado_noite
-        saida["excede_limite_noturno"][linhas] = conta_noite & (acumulado_noite > p.limite_noturno)
-
-        # Dispositivo não cadastrado: R$ 200 por transação e R$ 1.000 por dia.
-        dia = (local // 86_400).astype(np.int32)
-        anterior_disp = np.where(c["disp_dia"][pag] == dia, c["disp_soma"][pag], 0.0)
-        acumulado_disp = np.where(nao_cadastrado, anterior_disp + v, anterior_disp)
-        saida["dispositivo_nao_cadastrado"][linhas] = nao_cadastrado
-        saida["nao_cadastrado_acumulado_dia"][linhas] = acumulado_disp
-        saida["excede_limite_dispositivo"][linhas] = nao_cadastrado & (
-            (v > p.limite_dispositivo_transacao) | (acumulado_disp > p.limite_dispositivo_dia)
-        )
-
-        # Marcas de fraude conhecidas até esta transação.
-        saida["rec_marcada_fraude"][linhas] = c["marca_s"][rec] <= t
-        saida["rec_qtd_med"][linhas] = c["med_n"][rec]
-
-        # Atualização do estado -------------------------------------------------------------------
-        vaga = ring_t.argmin(1)  # substitui o evento mais antigo (ou uma vaga)
-        c["pag_ring_t"][pag, vaga] = t
-        c["pag_ring_v"][pag, vaga] = v
-        c["pag_n"][pag], c["pag_media"][pag], c["pag_m2"][pag] = _welford(log_v, n_hist, media, m2)
-        c["pag_ultimo_ms"][pag] = np.maximum(ultimo, t_ms)
-        posicao = np.where(achado.any(1), achado.argmax(1), uso.argmin(1))
-        c["pag_rec"][pag, posicao] = h_rec
-        c["pag_rec_uso"][pag, posicao] = np.maximum(uso[np.arange(len(pag)), posicao], t)
         vaga_rec = r_t.argmin(1)
-        c["rec_ring_t"][rec, vaga_rec] = t
-        c["rec_ring_pag"][rec, vaga_rec] = h_pag
+        c["rec_ring_t"][rec, vaga_rec] = nv.t
+        c["rec_ring_pag"][rec, vaga_rec] = nv.h_pag
         c["rec_ring_novo"][rec, vaga_rec] = primeiro_ao_rec
         # Num nível, cada conta aparece uma vez: atribuir por índice não perde atualização.
         c["rec_n"][rec], c["rec_media"][rec], c["rec_m2"][rec] = _welford(log_v, n_rec, media_rec, m2_rec)
         c["rec_novos_n"][rec] += primeiro_ao_rec
+
+    def _idade_da_chave(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Há quanto tempo a chave foi vista pela primeira vez; NaN sem chave."""
+        com_chave = nv.chave >= 0
+        idade_chave = np.full(len(nv.linhas), np.nan)
+        if com_chave.any():
+            ch, t = nv.chave[com_chave], nv.t[com_chave]
+            primeiro_chave = self.chave["primeiro_s"][ch]
+            idade_chave[com_chave] = np.where(primeiro_chave >= 0, np.maximum(t - primeiro_chave, 0), 0.0)
+            self.chave["primeiro_s"][ch] = np.where(primeiro_chave < 0, t, primeiro_chave)
+            self.chave["ultimo_s"][ch] = np.maximum(self.chave["ultimo_s"][ch], t)
+        saida["chave_idade_s"][nv.linhas] = idade_chave
+
+    def _limite_noturno(self, saida: dict[str, np.ndarray], nv: _Nivel, local: np.ndarray) -> None:
+        """Hora local e o limite noturno entre pessoas físicas (20h-6h no horário de Brasília)."""
+        c, pag, linhas = self.conta, nv.pag, nv.linhas
+        deslocado = local - 6 * 3_600  # a noite de D (20h) a D+1 (6h) vira um só "dia" deslocado
+        noturno = (deslocado % 86_400) >= 14 * 3_600
+        periodo = (deslocado // 86_400).astype(np.int32)
+        conta_noite = noturno & nv.pf_pf
+        anterior_noite = np.where(c["noite_periodo"][pag] == periodo, c["noite_soma"][pag], 0.0)
+        acumulado_noite = np.where(conta_noite, anterior_noite + nv.v, np.where(noturno, anterior_noite, 0.0))
+        saida["hora_local"][linhas] = (local % 86_400) / 3_600
+        saida["noturno"][linhas] = noturno
+        saida["noturno_acumulado"][linhas] = acumulado_noite
+        saida["excede_limite_noturno"][linhas] = conta_noite & (acumulado_noite > self.p.limite_noturno)
         c["noite_periodo"][pag] = np.where(conta_noite, periodo, c["noite_periodo"][pag])
-        c["noite_soma"][pag] = np.where(conta_noite, anterior_noite + v, c["noite_soma"][pag])
+        c["noite_soma"][pag] = np.where(conta_noite, anterior_noite + nv.v, c["noite_soma"][pag])
+
+    def _limite_do_dispositivo(self, saida: dict[str, np.ndarray], nv: _Nivel, local: np.ndarray) -> None:
+        """Dispositivo não cadastrado: R$ 200 por transação e R$ 1.000 por dia."""
+        c, p, pag, linhas, nao_cadastrado = self.conta, self.p, nv.pag, nv.linhas, nv.nao_cadastrado
+        dia = (local // 86_400).astype(np.int32)
+        anterior_disp = np.where(c["disp_dia"][pag] == dia, c["disp_soma"][pag], 0.0)
+        acumulado_disp = np.where(nao_cadastrado, anterior_disp + nv.v, anterior_disp)
+        saida["dispositivo_nao_cadastrado"][linhas] = nao_cadastrado
+        saida["nao_cadastrado_acumulado_dia"][linhas] = acumulado_disp
+        saida["excede_limite_dispositivo"][linhas] = nao_cadastrado & (
+            (nv.v > p.limite_dispositivo_transacao) | (acumulado_disp > p.limite_dispositivo_dia)
+        )
         c["disp_dia"][pag] = np.where(nao_cadastrado, dia, c["disp_dia"][pag])
         c["disp_soma"][pag] = np.where(nao_cadastrado, acumulado_disp, c["disp_soma"][pag])
-        for idx in (pag, rec):
-            c["primeiro_s"][idx] = np.where(c["primeiro_s"][idx] < 0, t, c["primeiro_s"][idx])
-            c["ultimo_s"][idx] = np.maximum(c["ultimo_s"][idx], t)
-        if com_chave.any():
-            ch = chave[com_chave]
-            self.chave["primeiro_s"][ch] = np.where(
-                self.chave["primeiro_s"][ch] < 0, t[com_chave], self.chave["primeiro_s"][ch]
-            )
-            self.chave["ultimo_s"][ch] = np.maximum(self.chave["ultimo_s"][ch], t[com_chave])
+
+    def _marcas_med(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Marcas de fraude conhecidas até esta transação (o estado delas muda só em ``aplicar_marcas``)."""
+        saida["rec_marcada_fraude"][nv.linhas] = self.conta["marca_s"][nv.rec] <= nv.t
+        saida["rec_qtd_med"][nv.linhas] = self.conta["med_n"][nv.rec]
+
+    def _atividade_das_contas(self, nv: _Nivel) -> None:
+        """Primeira e última atividade das contas (idade e TTL): por último, porque pagador e recebedor a leem."""
+        c = self.conta
+        for idx in (nv.pag, nv.rec):
+            c["primeiro_s"][idx] = np.where(c["primeiro_s"][idx] < 0, nv.t, c["primeiro_s"][idx])
+            c["ultimo_s"][idx] = np.maximum(c["ultimo_s"][idx], nv.t)
 
     # Expiração ---------------------------------------------------------------------------------
     def expirar(self) -> int:

@@ -96,6 +96,20 @@ def ms_de(data: datetime) -> int:
     return round(data.timestamp() * 1000)
 
 
+def _arredondar(reais: np.ndarray, r: np.ndarray, destino: np.ndarray, p2p: np.ndarray) -> np.ndarray:
+    """Valores redondos como as pessoas digitam: reais inteiros, dezenas e centenas no P2P; folha em reais inteiros.
+
+    ``r`` é um sorteio uniforme por transação: a faixa em que cai escolhe o arredondamento.
+    """
+    reais = np.where(p2p & (r < 0.35), np.maximum(np.round(reais), 1.0), reais)
+    # Centenas redondas também no legítimo (R$ 100, 300, 1.500): sem isso, "valor redondo" vira quase um
+    # marcador de falso parente, o que superestima o sinal (docs/simulador.md).
+    centena = p2p & (r >= 0.35) & (r < 0.43) & (reais >= 100)
+    reais = np.where(centena, np.round(reais, -2), reais)
+    reais = np.where(p2p & ~centena & (r >= 0.35) & (r < 0.5) & (reais >= 50), np.round(reais, -1), reais)
+    return np.where(destino == FOLHA, np.round(reais), reais)
+
+
 @dataclass
 class Lote:
     """Um pedaço do fluxo, já serializado, na ordem de envio."""
@@ -192,36 +206,73 @@ class Motor:
         return self._cdf[-1] / DIA / FATOR_SESSAO * self._fator(t)
 
     # Tráfego legítimo -----------------------------------------------------------------------------
+    # Cada etapa sorteia do mesmo gerador, na ordem de ``_legitimas``: trocar a ordem muda os bytes de uma semente.
     def _legitimas(self, t0: int, t1: int, esperado: float, aquecer: bool = False) -> Colunas:
-        rng, pop = self.rng, self.pop
+        """O tráfego legítimo da fatia: quem paga e quando, a quem, como, quanto, por onde e com que dados."""
+        pag, t = self._pagadores_e_instantes(t0, t1, esperado, aquecer)
+        e_pj = self.pop.e_pj[pag]
+        destino, rec = self._recebedores(pag, t, e_pj)
+        forma = self._formas(destino)
+        p2p = destino <= NOVO
+        cent = self._valores(pag, rec, destino, p2p)
+        canal, disp, disp_id = self._canal_e_dispositivo(e_pj)
+        cent = np.where(disp == NAO_CADASTRADO, np.minimum(cent, 20_000), cent)
+        chave, txid, info, fin = self._dados_do_pix(forma, destino, p2p)
+        n = len(t)
+        return Colunas(
+            t=t, pag=pag.astype(np.int64), rec=rec, cent=cent, forma=forma, fin=fin, canal=canal,
+            disp=disp, disp_id=disp_id, chave=chave, txid=txid, info=info, tip=np.zeros(n, dtype=np.int8),
+            vitima=np.zeros(n, dtype=np.bool_),
+        )  # fmt: skip
+
+    def _sortear_pagadores(self, n: int) -> np.ndarray:
+        """Quem paga, pelo peso de cada cliente ativo (``_atualizar_ativos``)."""
+        pag = np.searchsorted(self._cdf, self.rng.random(n) * self._cdf[-1], side="right")
+        return np.minimum(pag, self.pop.clientes - 1)
+
+    def _pagadores_e_instantes(self, t0: int, t1: int, esperado: float, aquecer: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Os Pix que começam na fatia e as continuações de sessão que eles puxam."""
+        rng = self.rng
         n = int(rng.poisson(esperado))
-        pag = np.searchsorted(self._cdf, rng.random(n) * self._cdf[-1], side="right")
-        pag = np.minimum(pag, pop.clientes - 1)
+        pag = self._sortear_pagadores(n)
         t = t0 + rng.integers(0, t1 - t0, n)
-        # Sessões: alguns Pix puxam 1 ou 2 outros do mesmo pagador em minutos.
-        sessao = np.flatnonzero(rng.random(n) < P_SESSAO)
+        pag, t = self._sessoes(pag, t)
+        if aquecer:
+            em_voo, t_em_voo = self._continuacoes_em_voo(t0, t1, esperado)
+            pag, t = np.concatenate([pag, em_voo]), np.concatenate([t, t_em_voo])
+        return pag, t
+
+    def _sessoes(self, pag: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sessões: alguns Pix puxam 1 ou 2 outros do mesmo pagador em minutos (racha, contas)."""
+        rng = self.rng
+        sessao = np.flatnonzero(rng.random(len(t)) < P_SESSAO)
         extra1 = t[sessao] + (rng.exponential(240, len(sessao)) * 1000).astype(np.int64) + 10_000
         dois = sessao[rng.random(len(sessao)) < 0.5]
         extra2 = t[dois] + (rng.exponential(480, len(dois)) * 1000).astype(np.int64) + 20_000
-        pag = np.concatenate([pag, pag[sessao], pag[dois]])
-        t = np.concatenate([t, extra1, extra2])
-        if aquecer:
-            # Início estacionário: as continuações de sessões "começadas antes do início" já estão a
-            # caminho (atraso exponencial sem memória), senão os primeiros minutos teriam 15% a menos.
-            base_por_ms = esperado / (t1 - t0)
-            n1 = int(rng.poisson(base_por_ms * P_SESSAO * 250_000))
-            n2 = int(rng.poisson(base_por_ms * P_SESSAO * 0.5 * 500_000))
-            em_voo = np.searchsorted(self._cdf, rng.random(n1 + n2) * self._cdf[-1], side="right")
-            atrasos = np.concatenate([rng.exponential(250, n1), rng.exponential(500, n2)]) * 1000
-            pag = np.concatenate([pag, np.minimum(em_voo, pop.clientes - 1)])
-            t = np.concatenate([t, t0 + atrasos.astype(np.int64)])
-        n = len(t)
+        return np.concatenate([pag, pag[sessao], pag[dois]]), np.concatenate([t, extra1, extra2])
 
-        e_pj = pop.e_pj[pag]
-        u = rng.random(n)
+    def _continuacoes_em_voo(self, t0: int, t1: int, esperado: float) -> tuple[np.ndarray, np.ndarray]:
+        """Início estacionário: as continuações de sessões "começadas antes do início" já estão a caminho
+        (atraso exponencial sem memória), senão os primeiros minutos teriam 15% a menos."""
+        rng = self.rng
+        base_por_ms = esperado / (t1 - t0)
+        n1 = int(rng.poisson(base_por_ms * P_SESSAO * 250_000))
+        n2 = int(rng.poisson(base_por_ms * P_SESSAO * 0.5 * 500_000))
+        em_voo = self._sortear_pagadores(n1 + n2)
+        atrasos = np.concatenate([rng.exponential(250, n1), rng.exponential(500, n2)]) * 1000
+        return em_voo, t0 + atrasos.astype(np.int64)
+
+    def _recebedores(self, pag: np.ndarray, t: np.ndarray, e_pj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """O destino de cada Pix e o recebedor dentro dele.
+
+        Pessoa física paga contatos (hábito: poucos, com pesos), gente nova, comércio, autônomos por QR e
+        contas de empresa; empresa paga fornecedores e folha.
+        """
+        rng, pop = self.rng, self.pop
+        u = rng.random(len(t))
         destino = np.where(e_pj, np.where(u < 0.6, FORNECEDOR, FOLHA), np.searchsorted(_DESTINO_PF, u, side="right"))
         destino = np.minimum(destino, FOLHA)
-        rec = np.empty(n, dtype=np.int64)
+        rec = np.empty(len(t), dtype=np.int64)
         m = destino == CONTATO
         rec[m] = pop.contatos[pag[m], rng.choice(pop.contatos.shape[1], int(m.sum()), p=pop.peso_contato)]
         m = destino == NOVO
@@ -236,18 +287,27 @@ class Motor:
         rec[m] = pop.pj_idx[rng.integers(0, len(pop.pj_idx), int(m.sum()))]
         m = destino == FOLHA
         rec[m] = pop.pf_idx[rng.integers(0, len(pop.pf_idx), int(m.sum()))]
-        for _ in range(3):  # recebedor ainda não chegou ou é o próprio pagador: outro contato qualquer
+        return destino, self._recebedores_validos(rec, pag, t)
+
+    def _recebedores_validos(self, rec: np.ndarray, pag: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Recebedor que ainda não chegou ou é o próprio pagador: outro contato qualquer (e, no fim, um comércio)."""
+        rng, pop = self.rng, self.pop
+        for _ in range(3):
             ruim = (pop.entrada_ms[rec] > t) | (rec == pag)
             if not ruim.any():
                 break
             rec[ruim] = pop.pf_idx[rng.integers(0, len(pop.pf_idx), int(ruim.sum()))]
-        rec = np.where((pop.entrada_ms[rec] > t) | (rec == pag), pop.comerciantes[0], rec)
+        return np.where((pop.entrada_ms[rec] > t) | (rec == pag), pop.comerciantes[0], rec)
 
-        forma = (rng.random(n)[:, None] > _FORMA_POR_DESTINO[destino]).sum(axis=1).astype(np.int8)
-        forma = np.minimum(forma, AUTO)
+    def _formas(self, destino: np.ndarray) -> np.ndarray:
+        """Forma de iniciação pela distribuição do destino (chave para contatos, QR no comércio, ...)."""
+        forma = (self.rng.random(len(destino))[:, None] > _FORMA_POR_DESTINO[destino]).sum(axis=1).astype(np.int8)
+        return np.minimum(forma, AUTO)
 
-        # Valores: cauda pesada; P2P tem uma fração de valores grandes (aluguel, empréstimo em família).
-        p2p = destino <= NOVO
+    def _valores(self, pag: np.ndarray, rec: np.ndarray, destino: np.ndarray, p2p: np.ndarray) -> np.ndarray:
+        """Valores em centavos: cauda pesada; P2P tem uma fração de valores grandes (aluguel, empréstimo em família)."""
+        rng, pop = self.rng, self.pop
+        n = len(destino)
         grande = p2p & (rng.random(n) < 0.03)
         mu = np.select(
             [grande, p2p, destino == COMERCIO, destino == AUTONOMO_QR, destino == CONTA_PJ, destino == FORNECEDOR],
@@ -255,17 +315,13 @@ class Motor:
             np.log(2200.0),
         )
         sigma = np.select([grande, p2p, destino == FORNECEDOR, destino == FOLHA], [0.9, 1.0, 1.2, 0.5], 0.85)
-        reais = np.exp(rng.normal(mu, sigma))
-        r = rng.random(n)
-        reais = np.where(p2p & (r < 0.35), np.maximum(np.round(reais), 1.0), reais)
-        # Centenas redondas também no legítimo (R$ 100, 300, 1.500): sem isso, "valor redondo" vira quase um
-        # marcador de falso parente, o que superestima o sinal (docs/simulador.md).
-        centena = p2p & (r >= 0.35) & (r < 0.43) & (reais >= 100)
-        reais = np.where(centena, np.round(reais, -2), reais)
-        reais = np.where(p2p & ~centena & (r >= 0.35) & (r < 0.5) & (reais >= 50), np.round(reais, -1), reais)
-        reais = np.where(destino == FOLHA, np.round(reais), reais)
-        cent = np.maximum(np.round(reais * 100), 1).astype(np.int64)
+        reais = _arredondar(np.exp(rng.normal(mu, sigma)), rng.random(n), destino, p2p)
+        return np.maximum(np.round(reais * 100), 1).astype(np.int64)
 
+    def _canal_e_dispositivo(self, e_pj: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Canal (empresa usa API; pessoa física, o app) e dispositivo: poucos Pix de aparelho não cadastrado."""
+        rng = self.rng
+        n = len(e_pj)
         u = rng.random(n)
         canal = np.where(
             e_pj,
@@ -273,10 +329,15 @@ class Motor:
             np.where(u < 0.87, 0, np.where(u < 0.97, 1, 3)),
         ).astype(np.int8)
         disp = np.where(canal == API, SEM_DISPOSITIVO, np.where(rng.random(n) < 0.012, NAO_CADASTRADO, CADASTRADO))
-        disp = disp.astype(np.int8)
         disp_id = rng.integers(0, 2**63, n).astype(np.uint64)
-        cent = np.where(disp == NAO_CADASTRADO, np.minimum(cent, 20_000), cent)
+        return canal, disp.astype(np.int8), disp_id
 
+    def _dados_do_pix(
+        self, forma: np.ndarray, destino: np.ndarray, p2p: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """O que a forma de iniciação traz: chave, txid do QR, mensagem ao recebedor e finalidade (troco, saque)."""
+        rng = self.rng
+        n = len(forma)
         u = rng.random(n)
         chave = (forma == DICT) | (forma == QRES) | (forma == QRDN) | (forma == APDN) | ((forma == INIC) & (u < 0.7))
         v = rng.random(n)
@@ -290,11 +351,7 @@ class Motor:
         )
         w = rng.random(n)
         fin = np.where((forma == QRDN) & (destino == COMERCIO), np.where(w < 0.005, 1, np.where(w < 0.01, 2, 0)), 0)
-        return Colunas(
-            t=t, pag=pag.astype(np.int64), rec=rec, cent=cent, forma=forma, fin=fin.astype(np.int8), canal=canal,
-            disp=disp, disp_id=disp_id, chave=chave, txid=txid, info=info, tip=np.zeros(n, dtype=np.int8),
-            vitima=np.zeros(n, dtype=np.bool_),
-        )  # fmt: skip
+        return chave, txid, info, fin.astype(np.int8)
 
     # Fraudes ----------------------------------------------------------------------------------------
     def _fraudes(self, t0: int, t1: int) -> Colunas:

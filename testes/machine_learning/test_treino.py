@@ -13,9 +13,7 @@ from mlflow import MlflowClient
 
 from machine_learning.dados_simulados import DadosSimulados, simular
 from machine_learning.treino import (
-    COLUNAS_FEATURES_V1,
     ENTRADA_DO_MODELO,
-    ModeloFraudePix,
     ResultadoTreino,
     calcular_features,
     matriz,
@@ -25,13 +23,8 @@ from machine_learning.treino import (
 from plataforma.config import Configuracao
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES
 from processamento.historico import features_em_lote
-from simulador import Parametros
-
-# Pequeno e com mais fraude que o padrão; MED rápida para haver rótulos antes do corte.
-PARAMETROS = Parametros(
-    semente=7, clientes=400, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
-)
-DIVISAO = {"dias_aquecimento": 1.0, "dias_atraso": 1.0, "dias_teste": 3.0}
+from testes.util import DIVISAO
+from testes.util import PARAMETROS_TREINO as PARAMETROS
 
 
 @pytest.fixture(scope="module")
@@ -122,21 +115,6 @@ def test_contexto_da_transacao_na_matriz_do_modelo() -> None:
     sem_forma = matriz(calcular_features(preparar_entrada(tx.drop(columns="forma_iniciacao"))))
     assert sem_forma[formas].to_numpy().sum() == 0
     assert sem_forma["hora_local"].tolist() == x["hora_local"].tolist()
-
-
-def test_modelo_de_versao_anterior_continua_pontuando(dados: DadosSimulados) -> None:
-    """Um champion salvo antes de o motor ganhar features (sem ``colunas``) pontua as features de agora."""
-    from sklearn.linear_model import LogisticRegression
-
-    features = calcular_features(preparar_entrada(dados.transacoes), dados.med)
-    x = matriz(features, COLUNAS_FEATURES_V1)
-    estimador = LogisticRegression(max_iter=200).fit(x.fillna(-1), np.arange(len(x)) % 2)
-    antigo = ModeloFraudePix(estimador, {"REVISAR": 0.5, "BLOQUEAR": 0.9}, "logistica")
-    del antigo.colunas  # como num pickle de antes de ``colunas`` existir
-    features = features.fillna(-1)
-    score = antigo.pontuar(features)
-    assert len(score) == len(features)
-    np.testing.assert_allclose(score, estimador.predict_proba(x.fillna(-1))[:, 1])
 
 
 def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTreino], cfg_ml: Configuracao) -> None:

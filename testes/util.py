@@ -1,0 +1,173 @@
+"""Funções e constantes que mais de um módulo de teste usa: um módulo de teste nunca importa de outro.
+
+Por que aqui e não no ``test_*`` que as criou: importar de um módulo de teste faz o pytest coletar os testes dele
+de novo sob outro nome e amarra um arquivo ao outro (apagar um teste quebra outro). Fixtures ficam em
+``conftest.py``; o que é função ou constante comum fica aqui. ``testes/test_testes.py`` confere a regra.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+from monitoramento.local import HOST
+from plataforma.config import RAIZ_PROJETO, Configuracao
+from simulador import Parametros, gerar_tudo, produzir_mensagens
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
+    from plataforma.kafka_local import BrokerKafkaLocal
+
+T = TypeVar("T")
+
+CHAVE = b"chave-de-teste-com-32-caracteres!"  # chave de pseudonimização dos testes (HMAC, 32 bytes)
+PAINEL = RAIZ_PROJETO / "monitoramento" / "grafana" / "dashboards" / "detector-pix.json"
+
+# Treino pequeno e com mais fraude que o padrão; MED rápida para haver rótulos antes do corte.
+PARAMETROS_TREINO = Parametros(
+    semente=7, clientes=400, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
+)
+DIVISAO = {"dias_aquecimento": 1.0, "dias_atraso": 1.0, "dias_teste": 3.0}
+
+
+def esperar(
+    condicao: Callable[[], T],
+    segundos: float,
+    o_que: str,
+    *,
+    acao: Callable[[], object] | None = None,
+    diagnostico: Callable[[], str] | None = None,
+    intervalo_s: float = 0.25,
+) -> T:
+    """Repete ``acao`` (se houver) e ``condicao`` até a condição dar um valor verdadeiro, que devolve.
+
+    Passado o prazo, o teste falha dizendo o que não aconteceu e em quanto tempo, mais o ``diagnostico`` (o log,
+    o que chegou): com processos reais, "timeout" sozinho não diz onde procurar.
+    """
+    limite = time.monotonic() + segundos
+    while True:
+        if acao is not None:
+            acao()
+        resultado = condicao()
+        if resultado:
+            return resultado
+        if time.monotonic() >= limite:
+            detalhe = f"\n{diagnostico()}" if diagnostico is not None else ""
+            pytest.fail(f"Em {segundos:.0f} s não aconteceu: {o_que}{detalhe}", pytrace=False)
+        time.sleep(intervalo_s)
+
+
+# Pipeline com Kafka e Delta reais -----------------------------------------------------------------------------
+def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, particoes: int = 2) -> Configuracao:
+    """Pasta de dados e tópicos só deste teste."""
+    sufixo = f"{nome}.{uuid.uuid4().hex[:8]}"
+    cfg = cfg_teste.com(
+        dados_dir=str(cfg_teste.pasta_dados / sufixo),
+        topico_transacoes=f"{sufixo}.transacoes",
+        topico_med=f"{sufixo}.med",
+        topico_decisoes=f"{sufixo}.decisoes",
+    )
+    broker.criar_topicos(cfg.topicos, particoes)
+    return cfg
+
+
+def produzir_simulacao(cfg: Configuracao, parametros: Parametros) -> tuple[Counter, int, int]:
+    """Produz o tráfego simulado; devolve os defeitos injetados e quantas transações e MED foram enviadas."""
+    tudo = gerar_tudo(parametros)
+    defeitos = Counter(d.tipo for d in tudo.defeitos)
+    total_tx = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+    total_med = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, tudo.med, tudo.chaves_med)
+    return defeitos, total_tx, total_med
+
+
+def ingerir(spark: SparkSession, cfg: Configuracao) -> None:
+    """Kafka -> bronze das transações e da MED, até o fim atual dos tópicos."""
+    from ingestao.bronze import iniciar_ingestao
+    from plataforma.tabelas import tabela
+
+    for topico, nome in ((cfg.topico_transacoes, "bronze_transacoes"), (cfg.topico_med, "bronze_med")):
+        iniciar_ingestao(spark, cfg, topico, tabela(cfg, nome), disponivel=True).awaitTermination()
+
+
+# Monitoramento -------------------------------------------------------------------------------------------------
+def job_de_teste() -> str:
+    """Um ``job`` só deste teste: a sessão inteira divide o mesmo Pushgateway e o mesmo Prometheus."""
+    return f"teste_{uuid.uuid4().hex[:10]}"
+
+
+def publicar_a_cada_volta(
+    metricas: MetricasDaPontuacao | MetricasDoProcessamento, *lote: Any, **nomeados: Any
+) -> Callable[[], None]:
+    """A ``acao`` de ``esperar`` que registra o mesmo lote e publica: ``rate()`` e ``increase()`` só veem o contador
+    subir entre duas raspagens, então um lote publicado uma vez não dispara o alerta."""
+
+    def acao() -> None:
+        metricas.lote(*lote, **nomeados)
+        metricas.publicar()
+
+    return acao
+
+
+def expressoes_do_painel() -> list[str]:
+    """A PromQL de cada alvo do painel do Grafana."""
+    painel = json.loads(PAINEL.read_text(encoding="utf-8"))
+    return [alvo["expr"] for p in painel["panels"] for alvo in p.get("targets", [])]
+
+
+class ReceptorWebhook:
+    """Um receptor de webhook de verdade (``http.server`` numa thread): guarda o JSON de cada POST recebido.
+
+    Por que um servidor e não olhar a API do Alertmanager: o que se quer provar é que o aviso *sai* e chega a
+    quem foi configurado, no formato que um receptor recebe.
+    """
+
+    caminho = "/alertas"
+
+    def __init__(self, host: str = HOST) -> None:
+        self._trava = threading.Lock()
+        self._avisos: list[dict[str, Any]] = []
+        receptor = self
+
+        class Tratador(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # nome exigido por BaseHTTPRequestHandler
+                corpo = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == receptor.caminho:
+                    with receptor._trava:
+                        receptor._avisos.append(json.loads(corpo))
+                self.send_response(200 if self.path == receptor.caminho else 404)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:  # sem linhas de acesso no meio da saída do pytest
+                pass
+
+        self._servidor = ThreadingHTTPServer((host, 0), Tratador)
+        self._thread = threading.Thread(target=self._servidor.serve_forever, name="receptor-webhook", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, porta = self._servidor.server_address[:2]
+        return f"http://{host}:{porta}{self.caminho}"
+
+    def avisos(self) -> list[dict[str, Any]]:
+        """Cópia dos avisos recebidos até agora, na ordem de chegada."""
+        with self._trava:
+            return list(self._avisos)
+
+    def iniciar(self) -> ReceptorWebhook:
+        self._thread.start()
+        return self
+
+    def parar(self) -> None:
+        self._servidor.shutdown()
+        self._servidor.server_close()
+        self._thread.join(5)
