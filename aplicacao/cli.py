@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aplicacao.argumentos import configuracao_dos_argumentos, pares
 from aplicacao.notebooks import NOTEBOOKS, executar_notebook
+from machine_learning.modos import MODOS
 from plataforma.config import (
     CAMPOS,
     PREFIXO_AMBIENTE,
@@ -136,7 +137,9 @@ def construir_parser() -> argparse.ArgumentParser:
         "--disponivel", action="store_true",
         help="processa o que já está disponível (Kafka/bronze) e para, em vez de rodar até ser interrompido",
     )  # fmt: skip
-    executar.add_argument("--modo", help="modo do notebook do modelo (ex.: treinar)")
+    executar.add_argument(
+        "--modo", choices=MODOS, help="modo do notebook do modelo: treinar (padrão) ou pontuar (decisão no stream)"
+    )
     executar.add_argument(
         "-P", "--parametro", action="append", default=[], metavar="WIDGET=VALOR",
         help="valor de um widget próprio do notebook (ex.: -P gabarito=/tmp/pix/gabarito.csv)",

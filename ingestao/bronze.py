@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from plataforma.config import Configuracao
-from plataforma.kafka_opcoes import opcoes_kafka_spark
+from plataforma.kafka_opcoes import PARAMETROS_CONEXAO_KAFKA, opcoes_kafka_spark
 from plataforma.tabelas import Tabela, checkpoint, com_trigger
 
 if TYPE_CHECKING:
@@ -29,6 +29,21 @@ COLUNAS_BRONZE = (
     "offset",
     "timestamp_kafka",
     "data_hora_ingestao",
+)
+
+# Os parâmetros da configuração que o notebook da ingestão lê: no Databricks, só eles viram widgets. Usuário e senha
+# do Kafka (segredos) só com SASL; esquema só com Unity Catalog; intervalo_trigger só no modo contínuo.
+PARAMETROS_INGESTAO = (
+    *PARAMETROS_CONEXAO_KAFKA,
+    "topico_transacoes",
+    "topico_med",
+    "offsets_iniciais",
+    "max_offsets_por_trigger",
+    "intervalo_trigger",
+    "catalogo",
+    "esquema",
+    "dados_dir",
+    "checkpoints_dir",
 )
 
 

@@ -8,10 +8,12 @@
 # MAGIC **Exatamente uma vez**: os offsets lidos ficam no checkpoint de cada consulta e o sink Delta grava cada
 # MAGIC micro-batch numa transação idempotente. Um reinício depois de uma queda não perde nem duplica mensagens.
 # MAGIC
-# MAGIC Parâmetros (widgets no Databricks, `DETECTOR_PIX_<NOME>` localmente): todos os da configuração
-# MAGIC (`kafka_bootstrap`, `offsets_iniciais`, `max_offsets_por_trigger`, `intervalo_trigger`, ...) e
-# MAGIC `disponivel` (`sim` lê o que há no Kafka agora e para; `nao` roda continuamente).
-# MAGIC Usuário e senha SASL vêm do secret scope `escopo_segredos` (chaves `kafka-usuario`, `kafka-senha`).
+# MAGIC Parâmetros (widgets no Databricks, `DETECTOR_PIX_<NOME>` localmente): os da configuração que a ingestão
+# MAGIC lê, e só eles viram widgets (`PARAMETROS_INGESTAO` em `ingestao/bronze.py`: Kafka, tópicos, offsets iniciais,
+# MAGIC limite por micro-batch, intervalo, tabelas e checkpoints; descrições em
+# MAGIC [docs/configuracao.md](../docs/configuracao.md)), e `disponivel` (`sim` lê o que há no Kafka agora e para;
+# MAGIC `nao` roda continuamente). Usuário e senha SASL vêm do secret scope `escopo_segredos` (chaves
+# MAGIC `kafka-usuario`, `kafka-senha`).
 
 # COMMAND ----------
 
@@ -27,11 +29,11 @@ _raiz = (
 if _raiz not in sys.path:
     sys.path.insert(0, _raiz)
 
-from ingestao.bronze import iniciar_ingestao
+from ingestao.bronze import PARAMETROS_INGESTAO, iniciar_ingestao
 from plataforma.notebook import iniciar_notebook
 from plataforma.tabelas import tabela
 
-ctx = iniciar_notebook(globals(), nome_app="detector-pix-ingestao")
+ctx = iniciar_notebook(globals(), nome_app="detector-pix-ingestao", parametros=PARAMETROS_INGESTAO)
 disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Processar só o disponível e parar")
 print(f"Kafka: {ctx.cfg.kafka_bootstrap} | checkpoints: {ctx.cfg.pasta_checkpoints} | disponivel={disponivel}")
 

@@ -2,19 +2,16 @@
 # MAGIC %md
 # MAGIC # Modelo: treinar com rótulos tardios (MED), registrar no MLflow, decidir cada Pix no stream
 # MAGIC
-# MAGIC - `modo=status`: prepara o MLflow (sqlite local ou Unity Catalog no Databricks) e mostra o `champion`.
-# MAGIC - `modo=treinar`: lê `silver_transacoes` e `silver_med`, calcula as features com o motor do stream,
-# MAGIC   treina com divisão temporal honesta (treino | atraso dos rótulos | teste), registra o modelo com o alias
-# MAGIC   `challenger` e o promove a `champion` só se vencer o atual no mesmo teste
-# MAGIC   ([docs/modelo.md](../docs/modelo.md)). O widget `gabarito` (opcional) aponta o `gabarito.csv` do
-# MAGIC   simulador para avaliar contra a verdade; sem ele, a avaliação usa toda a MED conhecida. Os limiares de
-# MAGIC   `REVISAR` e `BLOQUEAR` saem dos orçamentos de alertas (`orcamento_revisar`, padrão 1% dos Pix;
-# MAGIC   `orcamento_bloquear`, padrão 0,1%).
-# MAGIC - `modo=pontuar`: a consulta de decisão. Lê o tópico de transações direto do Kafka, calcula as features
-# MAGIC   com o mesmo motor, aplica o `champion` (ou só as regras, se não houver) e as regras duras do BCB, e publica
-# MAGIC   cada decisão (`APROVAR`/`REVISAR`/`BLOQUEAR`, score, motivos, versão do modelo) em `pix.decisoes` e na
-# MAGIC   `gold_decisoes`. Um champion novo vale sem reiniciar (o alias é conferido a cada `intervalo_modelo_s`).
-# MAGIC   Com `disponivel=sim`, decide o que já está no tópico e para.
+# MAGIC Um notebook, dois modos, escolhidos no widget `modo` (lista suspensa). Cada modo é uma chamada ao seu módulo,
+# MAGIC e só os parâmetros da configuração que ele lê viram widgets (`machine_learning/modos.py`; descrições em
+# MAGIC [docs/configuracao.md](../docs/configuracao.md)):
+# MAGIC
+# MAGIC | modo | chama | job no `databricks.yml` | widgets próprios |
+# MAGIC | --- | --- | --- | --- |
+# MAGIC | `treinar` | `treino.treinar_das_tabelas` | `detector_pix_treino` (diário) | `gabarito`, `orcamento_*` |
+# MAGIC | `pontuar` | `pontuacao.executar_pontuacao` | `detector_pix_decisao` (contínuo) | `disponivel` |
+# MAGIC
+# MAGIC Nos dois modos a célula "Modelo em produção" mostra qual versão tem o alias `champion`.
 
 # COMMAND ----------
 
@@ -29,90 +26,87 @@ _raiz = (
 if _raiz not in sys.path:
     sys.path.insert(0, _raiz)
 
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from machine_learning.modos import MODOS, PARAMETROS_POR_MODO
+from plataforma.config import ErroDeConfiguracao
+from plataforma.mlflow_local import configurar_mlflow, versao_por_alias
+from plataforma.notebook import escolher_modo, iniciar_notebook
 
-from plataforma.mlflow_local import configurar_mlflow
-from plataforma.notebook import iniciar_notebook
-
-ctx = iniciar_notebook(globals(), nome_app="detector-pix-modelo")
-modo = ctx.parametro("modo", "status", ("status", "treinar", "pontuar"), rotulo="Modo")
-disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Pontuar só o disponível e parar")
-caminho_gabarito = ctx.parametro("gabarito", "", rotulo="gabarito.csv do simulador (opcional)")
-orcamento_revisar = ctx.fracao("orcamento_revisar", 0.01, rotulo="Fração de Pix para REVISAR (limiar do treino)")
-orcamento_bloquear = ctx.fracao("orcamento_bloquear", 0.001, rotulo="Fração de Pix para BLOQUEAR (limiar do treino)")
-if orcamento_bloquear >= orcamento_revisar:
-    raise ValueError(
-        f"orcamento_bloquear ({orcamento_bloquear}) deve ser menor que orcamento_revisar ({orcamento_revisar})."
-    )
+# O modo vem antes da configuração porque decide quais parâmetros ela lê (e quais widgets aparecem).
+modo = escolher_modo(globals(), MODOS, rotulo="Modo: treinar (treino diário) ou pontuar (decisão no stream)")
+ctx = iniciar_notebook(globals(), nome_app="detector-pix-modelo", parametros=PARAMETROS_POR_MODO[modo])
 id_experimento = configurar_mlflow(ctx.cfg)
-print(f"MLflow: {ctx.cfg.uri_tracking} | experimento {id_experimento} | modelo {ctx.cfg.nome_modelo_registrado}")
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC ## Treino (`modo=treinar`)
-
-# COMMAND ----------
-
-if modo == "treinar":
-    from machine_learning.rotulos import ler_gabarito
-    from machine_learning.treino import treinar_das_tabelas
-
-    gabarito = ler_gabarito(caminho_gabarito) if caminho_gabarito else None
-    resultado = treinar_das_tabelas(
-        ctx.spark,
-        ctx.cfg,
-        gabarito=gabarito,
-        orcamento_revisar=orcamento_revisar,
-        orcamento_bloquear=orcamento_bloquear,
-    )
-    m = resultado.metricas_escolhido
-    ap_regras = resultado.metricas.get("regras", {}).get("average_precision", float("nan"))
-    print(
-        f"Escolhido: {resultado.escolhido} | run {resultado.run_id} | versão {resultado.versao} "
-        f"({'champion' if resultado.promovido else 'challenger'})\n"
-        f"Teste: AP {m['average_precision']:.3f} | ROC-AUC {m['roc_auc']:.3f} | recall a 1% de alertas "
-        f"{m['recall_alerta_1pct']:.1%} | AP só regras {ap_regras:.3f}\n"
-        f"Limiares: REVISAR >= {resultado.limiares['REVISAR']:.4f}, BLOQUEAR >= {resultado.limiares['BLOQUEAR']:.4f}"
-    )
+print(f"modo={modo} | MLflow: {ctx.cfg.uri_tracking} | experimento {id_experimento}")
+print(f"modelo: {ctx.cfg.nome_modelo_registrado}")
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## Modelo em produção (alias `champion`)
+# MAGIC A pontuação decide com esta versão; sem champion, só com as regras. O job de treino a troca quando um
+# MAGIC challenger vence, e a pontuação em execução passa a usá-la sem reiniciar.
 
 # COMMAND ----------
 
-try:
-    versao = MlflowClient().get_model_version_by_alias(ctx.cfg.nome_modelo_registrado, "champion")
-    print(f"champion: versão {versao.version} (run {versao.run_id})")
-except MlflowException:
-    print("Nenhum champion registrado ainda: a pontuação rodaria só com as regras.")
+champion = versao_por_alias(ctx.cfg.nome_modelo_registrado)
+if champion is None:
+    print("Nenhum champion registrado ainda: a pontuação decide só com as regras.")
+else:
+    print(f"champion: versão {champion.version} (run {champion.run_id})")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Treino (`modo=treinar`)
+# MAGIC Lê `silver_transacoes` e `silver_med`, calcula as features com o motor do stream, treina com divisão temporal
+# MAGIC honesta (treino | atraso dos rótulos | teste), registra o modelo com o alias `challenger` e o promove a
+# MAGIC `champion` só se vencer o atual no mesmo teste ([docs/modelo.md](../docs/modelo.md)).
+# MAGIC
+# MAGIC - `gabarito` (opcional): o `gabarito.csv` do simulador, para avaliar contra a verdade; sem ele, a avaliação
+# MAGIC   usa toda a MED conhecida.
+# MAGIC - `orcamento_revisar` (padrão 1% dos Pix) e `orcamento_bloquear` (padrão 0,1%): de onde saem os limiares de
+# MAGIC   `REVISAR` e `BLOQUEAR`.
+
+# COMMAND ----------
+
+if modo == "treinar":
+    from machine_learning.modos import resumir_treino
+    from machine_learning.rotulos import ler_gabarito
+    from machine_learning.treino import treinar_das_tabelas
+
+    caminho_gabarito = ctx.parametro("gabarito", "", rotulo="gabarito.csv do simulador (opcional)")
+    orcamento_revisar = ctx.fracao("orcamento_revisar", 0.01, rotulo="Fração de Pix para REVISAR (limiar)")
+    orcamento_bloquear = ctx.fracao("orcamento_bloquear", 0.001, rotulo="Fração de Pix para BLOQUEAR (limiar)")
+    if orcamento_bloquear >= orcamento_revisar:
+        raise ErroDeConfiguracao(
+            f"orcamento_bloquear ({orcamento_bloquear}) deve ser menor que orcamento_revisar ({orcamento_revisar})."
+        )
+    resultado = treinar_das_tabelas(
+        ctx.spark,
+        ctx.cfg,
+        gabarito=ler_gabarito(caminho_gabarito) if caminho_gabarito else None,
+        orcamento_revisar=orcamento_revisar,
+        orcamento_bloquear=orcamento_bloquear,
+    )
+    print(resumir_treino(resultado))
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## Decisão no stream (`modo=pontuar`)
-# MAGIC O caminho quente (Kafka -> features -> score -> `pix.decisoes`) não passa pelo Delta; a `gold_decisoes`
-# MAGIC recebe as decisões em segundo plano, sem perder nenhuma numa queda
-# MAGIC ([docs/arquitetura.md](../docs/arquitetura.md)). As métricas vão para o Pushgateway
+# MAGIC Lê o tópico de transações direto do Kafka, calcula as features com o mesmo motor, aplica o `champion` (ou só
+# MAGIC as regras, se não houver) e as regras duras do BCB, e publica cada decisão (`APROVAR`/`REVISAR`/`BLOQUEAR`,
+# MAGIC score, motivos, versão do modelo) em `pix.decisoes` e na `gold_decisoes`. O caminho quente
+# MAGIC (Kafka -> features -> score -> `pix.decisoes`) não passa pelo Delta; a `gold_decisoes` recebe as decisões em
+# MAGIC segundo plano, sem perder nenhuma numa queda ([docs/arquitetura.md](../docs/arquitetura.md)). Um champion
+# MAGIC novo vale sem reiniciar (o alias é conferido a cada `intervalo_modelo_s`). As métricas vão para o Pushgateway
 # MAGIC ([docs/monitoramento.md](../docs/monitoramento.md)).
+# MAGIC
+# MAGIC - `disponivel`: `sim` decide o que já está no tópico e para; `nao` (o job) roda até ser parado.
 
 # COMMAND ----------
 
 if modo == "pontuar":
-    from machine_learning.pontuacao import iniciar_pontuacao, resumir_decisoes
-    from monitoramento.metricas import MetricasDaPontuacao
-    from processamento.pseudonimizacao import obter_chave
+    from machine_learning.pontuacao import executar_pontuacao
 
-    consulta, pontuador = iniciar_pontuacao(
-        ctx.spark, ctx.cfg, obter_chave(ctx.cfg), disponivel, metricas=MetricasDaPontuacao(ctx.cfg)
-    )
-    try:
-        consulta.awaitTermination()
-    finally:
-        if consulta.isActive:
-            consulta.stop()
-        pontuador.encerrar()
-    print(resumir_decisoes(pontuador))
+    disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Pontuar só o disponível e parar")
+    print(executar_pontuacao(ctx.spark, ctx.cfg, disponivel))

@@ -5,21 +5,27 @@ tópicos, tabelas, checkpoints e URIs do MLflow. Um valor errado é recusado na 
 do parâmetro, a origem do valor e os valores aceitos, em vez de falhar minutos depois no meio de
 um stream.
 
+Cada parâmetro é declarado uma vez, no campo de ``Configuracao``: tipo, padrão, descrição, valores
+aceitos, conversão, opções (conjunto fechado, que vira lista suspensa no Databricks) e, para os
+segredos, de onde vêm. ``CAMPOS``, ``SEGREDOS``, os widgets dos notebooks e a tabela de
+``docs/configuracao.md`` (``python -m plataforma.config``) saem dessa declaração.
+
 Origens, da mais forte para a mais fraca:
 - local: argumentos explícitos (CLI) > variáveis de ambiente ``DETECTOR_PIX_<CAMPO>`` > arquivo TOML
   (``--config``, ``DETECTOR_PIX_CONFIG`` ou ``detector-pix.toml`` no diretório atual) > padrão;
-- Databricks: widgets do notebook (``dbutils.widgets``) > padrão.
+- Databricks: widgets do notebook (``dbutils.widgets``), só dos parâmetros que o notebook lê > padrão.
 
-Segredos (usuário e senha do Kafka) nunca vêm de arquivo nem de widget: no Databricks saem de um
-secret scope; localmente, de variáveis de ambiente.
+Segredos (usuário e senha do Kafka, chave de pseudonimização) nunca vêm de arquivo nem de widget: no
+Databricks saem de um secret scope; localmente, de variáveis de ambiente.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,7 @@ from typing import Any
 PREFIXO_AMBIENTE = "DETECTOR_PIX_"
 RAIZ_PROJETO = Path(__file__).resolve().parents[1]
 DADOS_PADRAO = RAIZ_PROJETO / ".dados"
+DOCUMENTO = RAIZ_PROJETO / "docs" / "configuracao.md"
 
 
 class ErroDeConfiguracao(ValueError):
@@ -39,22 +46,32 @@ def em_databricks() -> bool:
 
 
 @dataclass(frozen=True)
-class Campo:
-    """Regra de um parâmetro: como converter o texto e o que é aceito."""
+class Segredo:
+    """De onde vem um segredo: a chave no secret scope ``escopo_segredos`` (no laptop, a variável de ambiente)."""
 
-    nome: str
+    chave: str
+    so_com_sasl: bool = False  # usuário e senha do Kafka só fazem sentido com kafka_protocolo SASL_*
+
+
+@dataclass(frozen=True)
+class Campo:
+    """Tudo o que se sabe de um parâmetro; ``nome`` e ``padrao`` vêm do campo de ``Configuracao``."""
+
     descricao: str
     aceitos: str
-    converter: Callable[[str], Any]
+    converter: Callable[[str], Any] = str
+    opcoes: tuple[str, ...] = ()  # conjunto fechado: lista suspensa no Databricks
+    segredo: Segredo | None = None
+    padrao_descrito: str = ""  # o padrão como o documento o mostra, quando o valor depende da máquina
+    nome: str = ""
+    padrao: Any = None
+
+    @property
+    def variavel_ambiente(self) -> str:
+        return PREFIXO_AMBIENTE + self.nome.upper()
 
 
-def _enum(*opcoes: str) -> Callable[[str], str]:
-    def converter(valor: str) -> str:
-        if valor not in opcoes:
-            raise ValueError
-        return valor
-
-    return converter
+_METADADO = "campo"
 
 
 def _regex(padrao: str) -> Callable[[str], str]:
@@ -68,175 +85,182 @@ def _regex(padrao: str) -> Callable[[str], str]:
     return converter
 
 
-def _inteiro(minimo: int, maximo: int) -> Callable[[str], int]:
+def _texto(descricao: str, aceitos: str, regex: str | None = None, padrao_descrito: str = "") -> dict[str, Campo]:
+    converter = _regex(regex) if regex is not None else str
+    return {_METADADO: Campo(descricao, aceitos, converter, padrao_descrito=padrao_descrito)}
+
+
+def _opcoes(descricao: str, *opcoes: str) -> dict[str, Campo]:
+    def converter(valor: str) -> str:
+        if valor not in opcoes:
+            raise ValueError
+        return valor
+
+    return {_METADADO: Campo(descricao, ", ".join(opcoes), converter, opcoes=opcoes)}
+
+
+def _inteiro(descricao: str, minimo: int, maximo: int, unidade: str = "") -> dict[str, Campo]:
     def converter(valor: str) -> int:
         numero = int(str(valor).strip())
         if not minimo <= numero <= maximo:
             raise ValueError
         return numero
 
-    return converter
+    aceitos = f"inteiro de {minimo} a {maximo}" + (f" ({unidade})" if unidade else "")
+    return {_METADADO: Campo(descricao, aceitos, converter)}
+
+
+def _segredo(descricao: str, chave: str, so_com_sasl: bool = False) -> dict[str, Campo]:
+    return {_METADADO: Campo(descricao, "texto secreto", segredo=Segredo(chave, so_com_sasl))}
 
 
 _IDENTIFICADOR = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOPICO = r"[A-Za-z0-9._-]{1,249}"
-
-CAMPOS: dict[str, Campo] = {
-    c.nome: c
-    for c in [
-        Campo(
-            "kafka_bootstrap",
-            "servidores Kafka (host:porta, separados por vírgula)",
-            "host:porta[,host:porta...]",
-            _regex(r"[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*"),
-        ),
-        Campo(
-            "kafka_protocolo",
-            "protocolo de segurança do Kafka",
-            "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
-            _enum("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
-        ),
-        Campo(
-            "kafka_sasl_mecanismo",
-            "mecanismo SASL",
-            "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
-            _enum("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
-        ),
-        Campo(
-            "kafka_particoes",
-            "partições dos tópicos criados localmente",
-            "inteiro de 1 a 64",
-            _inteiro(1, 64),
-        ),
-        Campo("topico_transacoes", "tópico das transações Pix", "nome de tópico Kafka", _regex(_TOPICO)),
-        Campo("topico_med", "tópico das notificações MED", "nome de tópico Kafka", _regex(_TOPICO)),
-        Campo("topico_decisoes", "tópico das decisões", "nome de tópico Kafka", _regex(_TOPICO)),
-        Campo(
-            "offsets_iniciais",
-            "onde um stream novo começa a ler",
-            "earliest, latest",
-            _enum("earliest", "latest"),
-        ),
-        Campo(
-            "max_offsets_por_trigger",
-            "limite de mensagens por micro-batch (0 = sem limite)",
-            "inteiro de 0 a 100000000",
-            _inteiro(0, 100_000_000),
-        ),
-        Campo(
-            "max_arquivos_por_trigger",
-            "limite de arquivos da bronze por micro-batch do processamento (0 = padrão do Delta)",
-            "inteiro de 0 a 100000",
-            _inteiro(0, 100_000),
-        ),
-        Campo(
-            "intervalo_trigger",
-            "intervalo entre micro-batches",
-            "'<n> seconds', '<n> minutes' ou '<n> milliseconds', n >= 1",
-            _regex(r"[1-9]\d* (milliseconds?|seconds?|minutes?)"),
-        ),
-        Campo(
-            "intervalo_trigger_decisao",
-            "intervalo entre micro-batches da pontuação (0 = o próximo lote começa assim que o anterior termina)",
-            "'<n> seconds', '<n> minutes' ou '<n> milliseconds', n >= 0",
-            _regex(r"\d+ (milliseconds?|seconds?|minutes?)"),
-        ),
-        Campo(
-            "intervalo_modelo_s",
-            "de quanto em quanto tempo a pontuação confere o alias champion e busca marcas MED novas",
-            "inteiro de 1 a 3600 (segundos)",
-            _inteiro(1, 3_600),
-        ),
-        Campo(
-            "intervalo_escrita_decisoes_s",
-            "de quanto em quanto tempo as decisões vão para a gold_decisoes (no Kafka elas saem na hora)",
-            "inteiro de 1 a 600 (segundos)",
-            _inteiro(1, 600),
-        ),
-        Campo(
-            "atraso_tolerado_min",
-            "quanto um evento pode chegar atrasado (tempo do evento) sem ser marcado como atrasado",
-            "inteiro de 0 a 10080 (minutos)",
-            _inteiro(0, 10_080),
-        ),
-        Campo(
-            "janela_deduplicacao_h",
-            "por quanto tempo (pelo minuto do end_to_end_id) os ids ficam na memória de deduplicação",
-            "inteiro de 1 a 720 (horas)",
-            _inteiro(1, 720),
-        ),
-        Campo("dados_dir", "pasta local de dados (Delta, checkpoints, MLflow, Kafka)", "um caminho", str),
-        Campo(
-            "catalogo",
-            "catálogo do Unity Catalog (vazio = tabelas locais)",
-            "identificador SQL ou vazio",
-            _regex(f"({_IDENTIFICADOR})?"),
-        ),
-        Campo(
-            "esquema",
-            "esquema do Unity Catalog",
-            "identificador SQL ou vazio",
-            _regex(f"({_IDENTIFICADOR})?"),
-        ),
-        Campo(
-            "checkpoints_dir",
-            "pasta dos checkpoints dos streams (vazio = derivada)",
-            "um caminho ou vazio",
-            str,
-        ),
-        Campo("mlflow_tracking_uri", "URI de tracking do MLflow (vazio = derivada)", "URI ou vazio", str),
-        Campo("mlflow_registry_uri", "URI do registro de modelos (vazio = derivada)", "URI ou vazio", str),
-        Campo("nome_modelo", "nome do modelo registrado", "identificador SQL", _regex(_IDENTIFICADOR)),
-        Campo(
-            "pushgateway_url",
-            "URL do Prometheus Pushgateway (vazio = não publicar métricas)",
-            "http(s)://host:porta ou vazio",
-            _regex(r"(https?://[\w.-]+(:\d{1,5})?/?)?"),
-        ),
-        Campo(
-            "escopo_segredos",
-            "secret scope do Databricks com os segredos do Kafka",
-            "nome do escopo",
-            _regex(r"[\w.-]+"),
-        ),
-    ]
-}
-
-SEGREDOS = ("kafka_usuario", "kafka_senha", "chave_pseudonimizacao")
+_INTERVALO = "'<n> seconds', '<n> minutes' ou '<n> milliseconds'"
 
 
 @dataclass(frozen=True)
 class Configuracao:
     """Tudo o que as etapas precisam saber do ambiente. Imutável: derive com ``com(...)``."""
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_protocolo: str = "PLAINTEXT"
-    kafka_sasl_mecanismo: str = "PLAIN"
-    kafka_particoes: int = 2
-    topico_transacoes: str = "pix.transacoes"
-    topico_med: str = "pix.med"
-    topico_decisoes: str = "pix.decisoes"
-    offsets_iniciais: str = "earliest"
-    max_offsets_por_trigger: int = 0
-    max_arquivos_por_trigger: int = 0
-    intervalo_trigger: str = "5 seconds"
-    intervalo_trigger_decisao: str = "0 seconds"
-    intervalo_modelo_s: int = 30
-    intervalo_escrita_decisoes_s: int = 5
-    atraso_tolerado_min: int = 10
-    janela_deduplicacao_h: int = 24
-    dados_dir: str = str(DADOS_PADRAO)
-    catalogo: str = ""
-    esquema: str = ""
-    checkpoints_dir: str = ""
-    mlflow_tracking_uri: str = ""
-    mlflow_registry_uri: str = ""
-    nome_modelo: str = "detector_fraudes_pix"
-    pushgateway_url: str = "http://127.0.0.1:9091"
-    escopo_segredos: str = "detector-pix"
-    kafka_usuario: str | None = field(default=None, repr=False)
-    kafka_senha: str | None = field(default=None, repr=False)
-    chave_pseudonimizacao: str | None = field(default=None, repr=False)
+    kafka_bootstrap: str = field(
+        default="127.0.0.1:9092",
+        metadata=_texto(
+            "servidores Kafka (host:porta, separados por vírgula)",
+            "host:porta[,host:porta...]",
+            r"[\w.-]+:\d{1,5}(,[\w.-]+:\d{1,5})*",
+        ),
+    )
+    kafka_protocolo: str = field(
+        default="PLAINTEXT",
+        metadata=_opcoes("protocolo de segurança do Kafka", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    )
+    kafka_sasl_mecanismo: str = field(
+        default="PLAIN", metadata=_opcoes("mecanismo SASL", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+    )
+    kafka_particoes: int = field(default=2, metadata=_inteiro("partições dos tópicos criados localmente", 1, 64))
+    topico_transacoes: str = field(
+        default="pix.transacoes", metadata=_texto("tópico das transações Pix", "nome de tópico Kafka", _TOPICO)
+    )
+    topico_med: str = field(
+        default="pix.med", metadata=_texto("tópico das notificações MED", "nome de tópico Kafka", _TOPICO)
+    )
+    topico_decisoes: str = field(
+        default="pix.decisoes", metadata=_texto("tópico das decisões", "nome de tópico Kafka", _TOPICO)
+    )
+    offsets_iniciais: str = field(
+        default="earliest", metadata=_opcoes("onde um stream novo começa a ler", "earliest", "latest")
+    )
+    max_offsets_por_trigger: int = field(
+        default=0, metadata=_inteiro("limite de mensagens por micro-batch (0 = sem limite)", 0, 100_000_000)
+    )
+    max_arquivos_por_trigger: int = field(
+        default=0,
+        metadata=_inteiro(
+            "limite de arquivos da bronze por micro-batch do processamento (0 = padrão do Delta)", 0, 100_000
+        ),
+    )
+    intervalo_trigger: str = field(
+        default="5 seconds",
+        metadata=_texto(
+            "intervalo entre micro-batches", f"{_INTERVALO}, n >= 1", r"[1-9]\d* (milliseconds?|seconds?|minutes?)"
+        ),
+    )
+    intervalo_trigger_decisao: str = field(
+        default="0 seconds",
+        metadata=_texto(
+            "intervalo entre micro-batches da pontuação (0 = o próximo lote começa assim que o anterior termina)",
+            f"{_INTERVALO}, n >= 0",
+            r"\d+ (milliseconds?|seconds?|minutes?)",
+        ),
+    )
+    intervalo_modelo_s: int = field(
+        default=30,
+        metadata=_inteiro(
+            "de quanto em quanto tempo a pontuação confere o alias champion e busca marcas MED novas",
+            1,
+            3_600,
+            "segundos",
+        ),
+    )
+    intervalo_escrita_decisoes_s: int = field(
+        default=5,
+        metadata=_inteiro(
+            "de quanto em quanto tempo as decisões vão para a gold_decisoes (no Kafka elas saem na hora)",
+            1,
+            600,
+            "segundos",
+        ),
+    )
+    atraso_tolerado_min: int = field(
+        default=10,
+        metadata=_inteiro(
+            "quanto um evento pode chegar atrasado (tempo do evento) sem ser marcado como atrasado",
+            0,
+            10_080,
+            "minutos",
+        ),
+    )
+    janela_deduplicacao_h: int = field(
+        default=24,
+        metadata=_inteiro(
+            "por quanto tempo (pelo minuto do end_to_end_id) os ids ficam na memória de deduplicação", 1, 720, "horas"
+        ),
+    )
+    dados_dir: str = field(
+        default=str(DADOS_PADRAO),
+        metadata=_texto(
+            "pasta local de dados (Delta, checkpoints, MLflow, Kafka)",
+            "um caminho",
+            padrao_descrito="`.dados` na raiz do projeto",
+        ),
+    )
+    catalogo: str = field(
+        default="",
+        metadata=_texto(
+            "catálogo do Unity Catalog (vazio = tabelas locais)", "identificador SQL ou vazio", f"({_IDENTIFICADOR})?"
+        ),
+    )
+    esquema: str = field(
+        default="",
+        metadata=_texto("esquema do Unity Catalog", "identificador SQL ou vazio", f"({_IDENTIFICADOR})?"),
+    )
+    checkpoints_dir: str = field(
+        default="", metadata=_texto("pasta dos checkpoints dos streams (vazio = derivada)", "um caminho ou vazio")
+    )
+    mlflow_tracking_uri: str = field(
+        default="", metadata=_texto("URI de tracking do MLflow (vazio = derivada)", "URI ou vazio")
+    )
+    mlflow_registry_uri: str = field(
+        default="", metadata=_texto("URI do registro de modelos (vazio = derivada)", "URI ou vazio")
+    )
+    nome_modelo: str = field(
+        default="detector_fraudes_pix",
+        metadata=_texto("nome do modelo registrado", "identificador SQL", _IDENTIFICADOR),
+    )
+    pushgateway_url: str = field(
+        default="http://127.0.0.1:9091",
+        metadata=_texto(
+            "URL do Prometheus Pushgateway (vazio = não publicar métricas)",
+            "http(s)://host:porta ou vazio",
+            r"(https?://[\w.-]+(:\d{1,5})?/?)?",
+        ),
+    )
+    escopo_segredos: str = field(
+        default="detector-pix",
+        metadata=_texto("secret scope do Databricks com os segredos", "nome do escopo", r"[\w.-]+"),
+    )
+    kafka_usuario: str | None = field(
+        default=None, repr=False, metadata=_segredo("usuário SASL do Kafka", "kafka-usuario", so_com_sasl=True)
+    )
+    kafka_senha: str | None = field(
+        default=None, repr=False, metadata=_segredo("senha SASL do Kafka", "kafka-senha", so_com_sasl=True)
+    )
+    chave_pseudonimizacao: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_segredo("chave HMAC da pseudonimização (32+ caracteres aleatórios)", "chave-pseudonimizacao"),
+    )
 
     # Derivados -------------------------------------------------------------------------------
     @property
@@ -303,6 +327,21 @@ class Configuracao:
         return nova
 
 
+def _declarados() -> dict[str, Campo]:
+    return {f.name: replace(f.metadata[_METADADO], nome=f.name, padrao=f.default) for f in fields(Configuracao)}
+
+
+_TODOS = _declarados()
+CAMPOS: dict[str, Campo] = {nome: c for nome, c in _TODOS.items() if c.segredo is None}
+"""Os parâmetros que vêm de argumento, ambiente, arquivo ou widget."""
+SEGREDOS: dict[str, Campo] = {nome: c for nome, c in _TODOS.items() if c.segredo is not None}
+"""Os que só vêm de secret scope (Databricks) ou de variável de ambiente (local)."""
+
+
+def _segredos_sasl() -> list[Campo]:
+    return [c for c in SEGREDOS.values() if c.segredo is not None and c.segredo.so_com_sasl]
+
+
 def _converter_todos(valores: Mapping[str, Any], origens: Mapping[str, str]) -> dict[str, Any]:
     convertidos: dict[str, Any] = {}
     for nome, valor in valores.items():
@@ -330,10 +369,12 @@ def _validar_conjunto(cfg: Configuracao) -> None:
             f"(tabelas locais). Recebido catalogo={cfg.catalogo!r}, esquema={cfg.esquema!r}."
         )
     if cfg.kafka_protocolo.startswith("SASL") and not (cfg.kafka_usuario and cfg.kafka_senha):
+        sasl = _segredos_sasl()
+        chaves = " e ".join(f"'{c.segredo.chave}'" for c in sasl if c.segredo)
+        variaveis = " e ".join(c.variavel_ambiente for c in sasl)
         raise ErroDeConfiguracao(
             f"kafka_protocolo={cfg.kafka_protocolo} exige usuário e senha do Kafka. No Databricks, crie os "
-            f"segredos 'kafka-usuario' e 'kafka-senha' no escopo '{cfg.escopo_segredos}'; localmente, defina "
-            f"{PREFIXO_AMBIENTE}KAFKA_USUARIO e {PREFIXO_AMBIENTE}KAFKA_SENHA."
+            f"segredos {chaves} no escopo '{cfg.escopo_segredos}'; localmente, defina {variaveis}."
         )
     if len(set(cfg.topicos)) != 3:
         raise ErroDeConfiguracao(f"Os três tópicos precisam ser distintos; recebido {cfg.topicos}.")
@@ -350,9 +391,10 @@ def _ler_toml(caminho: Path) -> dict[str, Any]:
     secao = dados.get("detector_pix", dados)
     proibidos = [k for k in secao if k in SEGREDOS]
     if proibidos:
+        variaveis = "/".join(SEGREDOS[k].variavel_ambiente for k in proibidos)
         raise ErroDeConfiguracao(
             f"{caminho}: {', '.join(proibidos)} são segredos e não podem ficar em arquivo. Use variáveis de "
-            f"ambiente ({PREFIXO_AMBIENTE}KAFKA_USUARIO/{PREFIXO_AMBIENTE}KAFKA_SENHA) ou um secret scope."
+            f"ambiente ({variaveis}) ou um secret scope."
         )
     return dict(secao)
 
@@ -374,8 +416,8 @@ def carregar_configuracao(
         for nome, valor in _ler_toml(Path(caminho)).items():
             valores[nome], origens[nome] = valor, f"arquivo {caminho}"
 
-    for nome in CAMPOS:
-        chave = PREFIXO_AMBIENTE + nome.upper()
+    for nome, campo in CAMPOS.items():
+        chave = campo.variavel_ambiente
         if chave in ambiente:
             valores[nome], origens[nome] = ambiente[chave], f"variável de ambiente {chave}"
 
@@ -383,42 +425,140 @@ def carregar_configuracao(
         if valor is not None:
             valores[nome], origens[nome] = valor, "argumento de linha de comando"
 
-    cfg = Configuracao(
-        **_converter_todos(valores, origens),
-        kafka_usuario=ambiente.get(f"{PREFIXO_AMBIENTE}KAFKA_USUARIO"),
-        kafka_senha=ambiente.get(f"{PREFIXO_AMBIENTE}KAFKA_SENHA"),
-        chave_pseudonimizacao=ambiente.get(f"{PREFIXO_AMBIENTE}CHAVE_PSEUDONIMIZACAO"),
-    )
+    segredos = {nome: ambiente.get(campo.variavel_ambiente) for nome, campo in SEGREDOS.items()}
+    cfg = Configuracao(**_converter_todos(valores, origens), **segredos)
     _validar_conjunto(cfg)
     return cfg
 
 
-def carregar_de_widgets(dbutils: Any, segredos: bool = True) -> Configuracao:
-    """Monta a configuração no Databricks: um widget por parâmetro, segredos do secret scope.
+def validar_parametros(parametros: Iterable[str]) -> tuple[str, ...]:
+    """Os parâmetros que um notebook declara ler, conferidos contra a declaração (um nome errado falha já)."""
+    nomes = tuple(parametros)
+    desconhecidos = [n for n in nomes if n not in _TODOS]
+    if desconhecidos:
+        raise ErroDeConfiguracao(
+            f"Parâmetros declarados pelo notebook que não existem: {', '.join(desconhecidos)}. "
+            f"Parâmetros aceitos: {', '.join(_TODOS)}."
+        )
+    return nomes
 
-    Cria os widgets que faltam (com o padrão) para que o job possa sobrescrevê-los por parâmetro.
+
+def widgets_dos_parametros(parametros: Iterable[str]) -> tuple[str, ...]:
+    """Os widgets de quem lê ``parametros``: os que não são segredo e, se houver segredo, ``escopo_segredos``.
+
+    Segredo nunca vira widget: vem do secret scope que ``escopo_segredos`` nomeia.
     """
-    padrao = Configuracao()
+    nomes = validar_parametros(parametros)
+    widgets = [n for n in CAMPOS if n in nomes]
+    if any(n in SEGREDOS for n in nomes) and "escopo_segredos" not in widgets:
+        widgets.append("escopo_segredos")
+    return tuple(widgets)
+
+
+def _ler_segredo(dbutils: Any, escopo: str, campo: Campo) -> str:
+    chave = campo.segredo.chave if campo.segredo else campo.nome
+    try:
+        return dbutils.secrets.get(scope=escopo, key=chave)
+    except Exception:
+        raise ErroDeConfiguracao(
+            f"Segredo '{chave}' ({campo.descricao}) não encontrado no escopo '{escopo}' (parâmetro escopo_segredos): "
+            f"crie-o com 'databricks secrets put-secret {escopo} {chave}'."
+        ) from None
+
+
+def carregar_de_widgets(dbutils: Any, parametros: Iterable[str]) -> Configuracao:
+    """Monta a configuração no Databricks: um widget por parâmetro que o notebook lê, segredos do secret scope.
+
+    Só os ``parametros`` viram widgets (rótulo: a descrição; lista suspensa quando há opções), para que o job possa
+    sobrescrevê-los; os outros ficam no padrão, porque um widget que o notebook não lê não mudaria nada.
+    """
+    nomes = validar_parametros(parametros)
     valores: dict[str, str] = {}
-    for campo in fields(Configuracao):
-        if campo.name in SEGREDOS:
-            continue
-        dbutils.widgets.text(campo.name, str(getattr(padrao, campo.name)), campo.name)
-        valores[campo.name] = dbutils.widgets.get(campo.name)
-    convertidos = _converter_todos(valores, {k: f"widget '{k}'" for k in valores})
-    usuario = senha = chave = None
-    escopo = convertidos.get("escopo_segredos", padrao.escopo_segredos)
-    if segredos and convertidos.get("kafka_protocolo", "PLAINTEXT").startswith("SASL"):
-        usuario = dbutils.secrets.get(scope=escopo, key="kafka-usuario")
-        senha = dbutils.secrets.get(scope=escopo, key="kafka-senha")
-    if segredos:
-        try:
-            chave = dbutils.secrets.get(scope=escopo, key="chave-pseudonimizacao")
-        except Exception:
-            raise ErroDeConfiguracao(
-                f"Segredo 'chave-pseudonimizacao' não encontrado no escopo '{escopo}': crie-o com "
-                f"'databricks secrets put-secret {escopo} chave-pseudonimizacao' (32+ caracteres aleatórios)."
-            ) from None
-    cfg = Configuracao(**convertidos, kafka_usuario=usuario, kafka_senha=senha, chave_pseudonimizacao=chave)
+    for nome in widgets_dos_parametros(nomes):
+        campo = CAMPOS[nome]
+        if campo.opcoes:
+            dbutils.widgets.dropdown(nome, str(campo.padrao), list(campo.opcoes), campo.descricao)
+        else:
+            dbutils.widgets.text(nome, str(campo.padrao), campo.descricao)
+        valores[nome] = dbutils.widgets.get(nome)
+    cfg = Configuracao(**_converter_todos(valores, {k: f"widget '{k}'" for k in valores}))
+    segredos = {
+        nome: _ler_segredo(dbutils, cfg.escopo_segredos, SEGREDOS[nome])
+        for nome in nomes
+        if nome in SEGREDOS and _necessario(SEGREDOS[nome], cfg)
+    }
+    cfg = replace(cfg, **segredos)
     _validar_conjunto(cfg)
     return cfg
+
+
+def _so_com_sasl(campo: Campo) -> bool:
+    return campo.segredo is not None and campo.segredo.so_com_sasl
+
+
+def _necessario(campo: Campo, cfg: Configuracao) -> bool:
+    """Usuário e senha do Kafka só são buscados com SASL; os outros segredos, sempre que o notebook os lê."""
+    return not _so_com_sasl(campo) or cfg.kafka_protocolo.startswith("SASL")
+
+
+# Documento -------------------------------------------------------------------------------------
+INICIO_TABELA = "<!-- tabela gerada de plataforma/config.py por `python -m plataforma.config`; não edite à mão -->"
+FIM_TABELA = "<!-- fim da tabela gerada -->"
+
+
+def _padrao_no_documento(campo: Campo) -> str:
+    if campo.padrao_descrito:
+        return campo.padrao_descrito
+    return f"`{campo.padrao}`" if campo.padrao not in ("", None) else "(vazio)"
+
+
+def tabela_markdown() -> str:
+    """As tabelas de ``docs/configuracao.md``: uma linha por parâmetro e uma por segredo, da declaração."""
+    linhas = ["| parâmetro | para quê | aceita | padrão |", "| --- | --- | --- | --- |"]
+    for campo in CAMPOS.values():
+        opcoes = " (lista suspensa no Databricks)" if campo.opcoes else ""
+        linhas.append(
+            f"| `{campo.nome}` | {campo.descricao} | {campo.aceitos}{opcoes} | {_padrao_no_documento(campo)} |"
+        )
+    linhas += [
+        "",
+        "| segredo | para quê | Databricks: chave no secret scope `escopo_segredos` | local: variável de ambiente |",
+        "| --- | --- | --- | --- |",
+    ]
+    for campo in SEGREDOS.values():
+        quando = " (só com `kafka_protocolo` SASL_*)" if _so_com_sasl(campo) else ""
+        chave = campo.segredo.chave if campo.segredo else ""
+        linhas.append(f"| `{campo.nome}` | {campo.descricao}{quando} | `{chave}` | `{campo.variavel_ambiente}` |")
+    return "\n".join(linhas)
+
+
+def documento_atualizado(texto: str) -> str:
+    """O texto do documento com a região entre os marcadores trocada pela tabela gerada."""
+    antes, marcador, resto = texto.partition(INICIO_TABELA)
+    _, fim, depois = resto.partition(FIM_TABELA)
+    if not marcador or not fim:
+        raise ErroDeConfiguracao(f"{DOCUMENTO}: marcadores da tabela gerada não encontrados ({INICIO_TABELA!r}).")
+    return f"{antes}{INICIO_TABELA}\n{tabela_markdown()}\n{FIM_TABELA}{depois}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m plataforma.config`` reescreve a tabela do documento; ``--verificar`` só confere (sai 1 se mudou)."""
+    argv = sys.argv[1:] if argv is None else argv
+    atual = DOCUMENTO.read_text(encoding="utf-8")
+    novo = documento_atualizado(atual)
+    if "--verificar" in argv:
+        if novo != atual:
+            print(f"{DOCUMENTO}: a tabela difere da declaração; rode 'python -m plataforma.config'.", file=sys.stderr)
+            return 1
+        print(f"{DOCUMENTO}: em dia.")
+        return 0
+    if novo != atual:
+        DOCUMENTO.write_text(novo, encoding="utf-8")
+        print(f"{DOCUMENTO}: tabela reescrita.")
+    else:
+        print(f"{DOCUMENTO}: já em dia.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,16 @@ _MODULOS_LOGIN = {
 }
 
 
+# Os parâmetros que toda conexão ao Kafka lê (as opções abaixo): usuário e senha só com SASL.
+PARAMETROS_CONEXAO_KAFKA = (
+    "kafka_bootstrap",
+    "kafka_protocolo",
+    "kafka_sasl_mecanismo",
+    "kafka_usuario",
+    "kafka_senha",
+)
+
+
 def opcoes_kafka_spark(cfg: Configuracao) -> dict[str, str]:
     """Opções ``kafka.*`` para ``readStream``/``writeStream`` do conector Kafka do Spark."""
     opcoes = {"kafka.bootstrap.servers": cfg.kafka_bootstrap, "kafka.security.protocol": cfg.kafka_protocolo}

@@ -1,7 +1,8 @@
 """O que todo notebook faz na primeira célula: achar o Spark, ler widgets e montar a configuração.
 
-No Databricks os parâmetros chegam por ``dbutils.widgets`` (e pelos parâmetros do job); localmente,
-pelas mesmas chaves em variáveis de ambiente ``DETECTOR_PIX_<NOME>``, que é como o
+No Databricks os parâmetros chegam por ``dbutils.widgets`` (e pelos parâmetros do job), e cada notebook cria
+widgets só para os parâmetros que lê: a tupla que passa a ``iniciar_notebook``, declarada ao lado do módulo que
+ele chama. Localmente chegam pelas mesmas chaves em variáveis de ambiente ``DETECTOR_PIX_<NOME>``, que é como o
 ``detector-pix executar`` os repassa.
 """
 
@@ -18,7 +19,26 @@ from plataforma.config import (
     ErroDeConfiguracao,
     carregar_configuracao,
     carregar_de_widgets,
+    validar_parametros,
 )
+
+
+def _ler_widget(dbutils: Any | None, nome: str, padrao: str, opcoes: Sequence[str] | None, rotulo: str) -> str:
+    """Um widget próprio do notebook (lista suspensa se há ``opcoes``), ou a variável de ambiente localmente."""
+    if dbutils is not None:
+        if opcoes:
+            dbutils.widgets.dropdown(nome, padrao, list(opcoes), rotulo or nome)
+        else:
+            dbutils.widgets.text(nome, padrao, rotulo or nome)
+        valor, origem = dbutils.widgets.get(nome), f"widget '{nome}'"
+    else:
+        chave = PREFIXO_AMBIENTE + nome.upper()
+        valor, origem = os.environ.get(chave, padrao), f"variável de ambiente {chave}"
+    if opcoes and valor not in opcoes:
+        raise ErroDeConfiguracao(
+            f"Valor inválido para '{nome}': {valor!r} (origem: {origem}). Valores aceitos: {', '.join(opcoes)}."
+        )
+    return valor
 
 
 @dataclass
@@ -32,21 +52,8 @@ class Contexto:
         return self.dbutils is not None
 
     def parametro(self, nome: str, padrao: str, opcoes: Sequence[str] | None = None, rotulo: str = "") -> str:
-        """Um parâmetro próprio do notebook (ex.: ``modo``), validado contra ``opcoes``."""
-        if self.dbutils is not None:
-            if opcoes:
-                self.dbutils.widgets.dropdown(nome, padrao, list(opcoes), rotulo or nome)
-            else:
-                self.dbutils.widgets.text(nome, padrao, rotulo or nome)
-            valor, origem = self.dbutils.widgets.get(nome), f"widget '{nome}'"
-        else:
-            chave = PREFIXO_AMBIENTE + nome.upper()
-            valor, origem = os.environ.get(chave, padrao), f"variável de ambiente {chave}"
-        if opcoes and valor not in opcoes:
-            raise ErroDeConfiguracao(
-                f"Valor inválido para '{nome}': {valor!r} (origem: {origem}). Valores aceitos: {', '.join(opcoes)}."
-            )
-        return valor
+        """Um parâmetro próprio do notebook (ex.: ``gabarito``), validado contra ``opcoes``."""
+        return _ler_widget(self.dbutils, nome, padrao, opcoes, rotulo)
 
     def fracao(self, nome: str, padrao: float, rotulo: str = "") -> float:
         """Uma fração em (0, 0,5] (ex.: orçamento de alertas); erro claro com o valor e a origem."""
@@ -65,12 +72,22 @@ class Contexto:
         return self.parametro(nome, "sim" if padrao else "nao", ("sim", "nao"), rotulo) == "sim"
 
 
-def iniciar_notebook(namespace: dict[str, Any], nome_app: str) -> Contexto:
-    """Recebe ``globals()`` do notebook: no Databricks lá estão ``spark`` e ``dbutils``."""
+def escolher_modo(namespace: dict[str, Any], modos: Sequence[str], rotulo: str) -> str:
+    """O widget ``modo`` (lista suspensa; padrão: o primeiro), lido antes da configuração porque decide o que ela lê."""
+    return _ler_widget(namespace.get("dbutils"), "modo", modos[0], modos, rotulo)
+
+
+def iniciar_notebook(namespace: dict[str, Any], nome_app: str, parametros: Sequence[str]) -> Contexto:
+    """Recebe ``globals()`` do notebook (no Databricks lá estão ``spark`` e ``dbutils``) e os parâmetros que ele lê.
+
+    No Databricks só ``parametros`` viram widgets; os outros ficam no padrão. Localmente a configuração vem de
+    argumentos, ambiente e arquivo, como na CLI; ``parametros`` só é conferido (um nome errado falha nos dois).
+    """
     dbutils = namespace.get("dbutils")
-    if dbutils is not None:  # pragma: no cover - só no Databricks
-        return Contexto(namespace["spark"], carregar_de_widgets(dbutils), dbutils)
+    if dbutils is not None:
+        return Contexto(namespace["spark"], carregar_de_widgets(dbutils, parametros), dbutils)
     from plataforma.spark import obter_spark
 
+    validar_parametros(parametros)
     cfg = carregar_configuracao()
     return Contexto(obter_spark(cfg, nome_app=nome_app), cfg, None)

@@ -19,6 +19,11 @@
 # MAGIC
 # MAGIC Exatamente uma vez: cada tabela recebe cada lote com `txnAppId`/`txnVersion`, e o estado das features é
 # MAGIC gravado por lote; um reinício refaz o lote interrompido a partir do estado anterior.
+# MAGIC
+# MAGIC Parâmetros (widgets no Databricks, `DETECTOR_PIX_<NOME>` localmente): os da configuração que o processamento
+# MAGIC lê, e só eles viram widgets (`PARAMETROS_PROCESSAMENTO` em `processamento/pipeline.py`; descrições em
+# MAGIC [docs/configuracao.md](../docs/configuracao.md)), e `disponivel` (`sim` processa a bronze até o fim e para).
+# MAGIC A chave da pseudonimização vem do secret scope `escopo_segredos` (chave `chave-pseudonimizacao`).
 
 # COMMAND ----------
 
@@ -34,10 +39,10 @@ if _raiz not in sys.path:
 
 from plataforma.notebook import iniciar_notebook
 from processamento.conciliacao import conciliar, descrever
-from processamento.pipeline import iniciar_processamento
+from processamento.pipeline import PARAMETROS_PROCESSAMENTO, iniciar_processamento
 from processamento.pseudonimizacao import obter_chave
 
-ctx = iniciar_notebook(globals(), nome_app="detector-pix-processamento")
+ctx = iniciar_notebook(globals(), nome_app="detector-pix-processamento", parametros=PARAMETROS_PROCESSAMENTO)
 disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Processar só o disponível e parar")
 chave = obter_chave(ctx.cfg)
 

@@ -48,6 +48,22 @@ CONSULTA_TRANSACOES = "processamento_transacoes"
 CONSULTA_MED = "processamento_med"
 INTERVALO_EXPIRACAO = 20  # lotes entre duas varreduras de expiração do estado
 
+# Os parâmetros da configuração que o notebook do processamento lê (consultas, conciliação, métricas, chave da
+# pseudonimização): no Databricks, só eles viram widgets. Esquema só com Unity Catalog; intervalo_trigger só no
+# modo contínuo.
+PARAMETROS_PROCESSAMENTO = (
+    "intervalo_trigger",
+    "max_arquivos_por_trigger",
+    "atraso_tolerado_min",
+    "janela_deduplicacao_h",
+    "chave_pseudonimizacao",
+    "pushgateway_url",
+    "catalogo",
+    "esquema",
+    "dados_dir",
+    "checkpoints_dir",
+)
+
 _TIPOS_SPARK = {"int32": T.IntegerType(), "float64": T.DoubleType(), "bool": T.BooleanType()}
 
 ESQUEMA_SILVER = T.StructType(

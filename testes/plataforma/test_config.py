@@ -110,3 +110,32 @@ def test_orcamento_de_alertas_fora_da_faixa_diz_o_parametro_e_o_esperado(
         Contexto(spark=None, cfg=Configuracao(), dbutils=None).fracao("orcamento_revisar", 0.01)
     monkeypatch.setenv("DETECTOR_PIX_ORCAMENTO_REVISAR", "0,02")
     assert Contexto(spark=None, cfg=Configuracao(), dbutils=None).fracao("orcamento_revisar", 0.01) == 0.02
+
+
+def test_cada_parametro_e_declarado_uma_vez_no_campo_da_configuracao() -> None:
+    from dataclasses import fields
+
+    from plataforma.config import CAMPOS, SEGREDOS
+
+    assert [f.name for f in fields(Configuracao)] == [*CAMPOS, *SEGREDOS]
+    for nome, campo in CAMPOS.items():
+        assert campo.nome == nome and campo.descricao and campo.aceitos
+        assert campo.converter(str(campo.padrao)) == campo.padrao, f"o padrão de {nome} não passa na própria regra"
+        for opcao in campo.opcoes:
+            assert campo.converter(opcao) == opcao
+    assert set(SEGREDOS) == {"kafka_usuario", "kafka_senha", "chave_pseudonimizacao"}
+    assert {c.segredo.chave for c in SEGREDOS.values() if c.segredo} == {
+        "kafka-usuario",
+        "kafka-senha",
+        "chave-pseudonimizacao",
+    }
+    assert SEGREDOS["kafka_senha"].variavel_ambiente == "DETECTOR_PIX_KAFKA_SENHA"
+
+
+def test_tabela_do_documento_e_a_gerada_da_declaracao() -> None:
+    from plataforma.config import DOCUMENTO, documento_atualizado
+
+    texto = DOCUMENTO.read_text(encoding="utf-8")
+    assert documento_atualizado(texto) == texto, (
+        "docs/configuracao.md ficou para trás: rode python -m plataforma.config"
+    )

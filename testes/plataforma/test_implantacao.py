@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
+from pathlib import PurePosixPath
 
 import jsonschema
 import pytest
 import yaml
 
-from plataforma.config import RAIZ_PROJETO, Configuracao
+from aplicacao.notebooks import NOTEBOOKS
+from ingestao.bronze import PARAMETROS_INGESTAO
+from machine_learning.modos import MODOS, PARAMETROS_POR_MODO
+from plataforma.config import RAIZ_PROJETO, Configuracao, widgets_dos_parametros
+from processamento.pipeline import PARAMETROS_PROCESSAMENTO
 
 ESQUEMA_BUNDLE = RAIZ_PROJETO.parent / "shared" / "databricks" / "bundle-config-schema.json"
+
+# A tupla da configuração que cada notebook (cada modo, no do modelo) passa a iniciar_notebook.
+PARAMETROS_DOS_NOTEBOOKS: dict[tuple[str, str | None], tuple[str, ...]] = {
+    ("ingestao", None): PARAMETROS_INGESTAO,
+    ("processamento", None): PARAMETROS_PROCESSAMENTO,
+    **{("modelo", modo): PARAMETROS_POR_MODO[modo] for modo in MODOS},
+}
+_WIDGETS_PROPRIOS = {"parametro", "sim_ou_nao", "fracao"}  # métodos do Contexto; o 1º argumento é o nome
+
+
+def widgets_proprios(notebook: str) -> set[str]:
+    """Os widgets que o notebook cria além dos da configuração, lidos do código (o ``modo`` vem de escolher_modo)."""
+    nomes: set[str] = set()
+    for no in ast.walk(ast.parse(NOTEBOOKS[notebook].read_text(encoding="utf-8"))):
+        if not isinstance(no, ast.Call):
+            continue
+        funcao = no.func.attr if isinstance(no.func, ast.Attribute) else getattr(no.func, "id", "")
+        if funcao == "escolher_modo":
+            nomes.add("modo")
+        elif funcao in _WIDGETS_PROPRIOS and no.args and isinstance(no.args[0], ast.Constant):
+            nomes.add(no.args[0].value)
+    return nomes
+
+
+def widgets_declarados(notebook: str, modo: str | None = None) -> set[str]:
+    """Os widgets que o notebook cria no Databricks: os dos parâmetros que ele lê e os próprios.
+
+    testes/plataforma/test_notebooks.py roda os notebooks com um dbutils de teste e confere os widgets criados.
+    """
+    return set(widgets_dos_parametros(PARAMETROS_DOS_NOTEBOOKS[(notebook, modo)])) | widgets_proprios(notebook)
 
 
 def _validador_bundle() -> jsonschema.Draft202012Validator:
@@ -38,15 +74,40 @@ def test_bundle_valido_pelo_esquema_oficial(bundle: dict) -> None:
     assert list(validador.iter_errors(bundle))
 
 
-def test_bundle_aponta_para_notebooks_e_parametros_que_existem(bundle: dict) -> None:
-    parametros_aceitos = set(Configuracao.__dataclass_fields__) | {"disponivel", "modo"}
+def test_bundle_aponta_para_notebooks_que_existem(bundle: dict) -> None:
     for job in bundle["resources"]["jobs"].values():
         for tarefa in job["tasks"]:
             notebook = RAIZ_PROJETO / tarefa["notebook_task"]["notebook_path"]
             assert notebook.exists(), notebook
             assert notebook.read_text(encoding="utf-8").startswith("# Databricks notebook source")
-        for parametro in job.get("parameters", []):
-            assert parametro["name"] in parametros_aceitos, parametro["name"]
+
+
+def test_widgets_proprios_lidos_do_codigo_dos_notebooks() -> None:
+    """A leitura do código acha os widgets próprios (senão a conferência abaixo seria vazia)."""
+    assert widgets_proprios("ingestao") == widgets_proprios("processamento") == {"disponivel"}
+    assert widgets_proprios("modelo") == {"modo", "disponivel", "gabarito", "orcamento_revisar", "orcamento_bloquear"}
+
+
+def test_cada_job_passa_so_parametros_que_seus_notebooks_leem(bundle: dict) -> None:
+    """Um parâmetro sem widget no notebook seria ignorado em silêncio: o job pareceria configurado e não estaria.
+
+    Os parâmetros do job chegam a todas as tarefas (e vencem os da tarefa com a mesma chave); os da tarefa
+    (``base_parameters``), só a ela. O notebook do modelo recebe ``modo`` explicitamente.
+    """
+    nomes = {caminho.relative_to(RAIZ_PROJETO).as_posix(): nome for nome, caminho in NOTEBOOKS.items()}
+    for chave, job in bundle["resources"]["jobs"].items():
+        do_job = {p["name"]: str(p["default"]) for p in job.get("parameters", [])}
+        for tarefa in job["tasks"]:
+            onde = f"{chave}/{tarefa['task_key']}"
+            notebook_task = tarefa["notebook_task"]
+            da_tarefa = {k: str(v) for k, v in notebook_task.get("base_parameters", {}).items()}
+            assert not set(da_tarefa) & set(do_job), f"{onde}: mesma chave no job e na tarefa"
+            nome = nomes[PurePosixPath(notebook_task["notebook_path"]).as_posix()]
+            passados = {**da_tarefa, **do_job}
+            modo = passados.get("modo") if nome == "modelo" else None
+            assert nome != "modelo" or modo in MODOS, f"{onde}: o notebook do modelo precisa de modo em {MODOS}"
+            sobrando = set(passados) - widgets_declarados(nome, modo)
+            assert not sobrando, f"{onde} passa parâmetros que o notebook não lê: {sorted(sobrando)}"
 
 
 def test_compose_sobe_kafka_prometheus_pushgateway_e_grafana() -> None:

@@ -1,17 +1,67 @@
-"""Os notebooks estão no formato Databricks e rodam localmente como arquivos Python."""
+"""Os notebooks estão no formato Databricks, rodam localmente e, no Databricks, criam só os widgets que leem.
+
+Para o ramo Databricks de ``iniciar_notebook`` rodar de verdade, o notebook recebe um ``dbutils`` de teste: um
+dublê só de widgets e segredos (o que o Databricks dá ao notebook). Kafka, Delta, Spark e MLflow são os reais.
+Enquanto o notebook roda, ``Configuracao.__getattribute__`` anota cada campo que o código do notebook lê; o teste
+confere que os widgets criados são exatamente esses campos (mais os widgets próprios, como ``disponivel``).
+"""
 
 from __future__ import annotations
 
+import re
+import runpy
+import sys
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
 
 import pytest
 from pyspark.sql import SparkSession
 
+import plataforma.config
 from aplicacao.notebooks import NOTEBOOKS, executar_notebook
-from plataforma.config import Configuracao
+from ingestao.bronze import PARAMETROS_INGESTAO
+from machine_learning.modos import PARAMETROS_POR_MODO
+from plataforma.config import (
+    CAMPOS,
+    SEGREDOS,
+    Configuracao,
+    ErroDeConfiguracao,
+    carregar_de_widgets,
+    widgets_dos_parametros,
+)
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
+from processamento.pipeline import PARAMETROS_PROCESSAMENTO
 from simulador import Parametros, gerar_tudo, produzir_mensagens
+
+ESCOPO = "detector-pix"
+CHAVE_DE_TESTE = "chave-de-teste-com-mais-de-32-caracteres"
+CAMPOS_DA_CONFIGURACAO = frozenset(Configuracao.__dataclass_fields__)
+PROPRIEDADES = frozenset(nome for nome, valor in vars(Configuracao).items() if isinstance(valor, property))
+ARQUIVOS_INTERNOS = {plataforma.config.__file__, sys.modules["dataclasses"].__file__}
+
+# Dez dias com mais fraude que o padrão e MED rápida: rótulos antes do corte para o treino do notebook.
+PARAMETROS_TREINO = Parametros(
+    semente=7, clientes=400, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
+)
+
+# Ramos que a execução local (Kafka PLAINTEXT, tabelas fora do Unity Catalog) não percorre e a de produção
+# percorre: quem lê a chave leria também os outros parâmetros do ramo.
+OUTROS_RAMOS = {
+    "kafka_protocolo": {"kafka_sasl_mecanismo", "kafka_usuario", "kafka_senha"},  # SASL_*: mecanismo e credenciais
+    "catalogo": {"esquema"},  # Unity Catalog: <catalogo>.<esquema>.<tabela>
+}
+# Lidos só no modo contínuo (disponivel=nao, o dos jobs): o intervalo entre micro-batches.
+SO_NO_MODO_CONTINUO = {
+    "ingestao": {"intervalo_trigger"},
+    "processamento": {"intervalo_trigger"},
+    "pontuar": {"intervalo_trigger_decisao"},
+    "treinar": set(),
+}
 
 
 @pytest.mark.parametrize("nome", sorted(NOTEBOOKS))
@@ -22,8 +72,170 @@ def test_formato_de_notebook_databricks(nome: str) -> None:
     assert any(linha.startswith("# MAGIC %md") for linha in linhas)
 
 
+# Dublê do dbutils ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Widget:
+    tipo: str  # "text" ou "dropdown"
+    padrao: str
+    rotulo: str
+    opcoes: tuple[str, ...] = ()
+
+
+@dataclass
+class WidgetsDeTeste:
+    """``dbutils.widgets``: anota os widgets criados; ``get`` devolve o valor passado (como um parâmetro de job)
+    ou o padrão, e falha para widget não criado, como no Databricks."""
+
+    valores: Mapping[str, str]
+    criados: dict[str, Widget] = field(default_factory=dict)
+
+    def text(self, nome: str, padrao: str, rotulo: str | None = None) -> None:
+        self.criados[nome] = Widget("text", padrao, rotulo or "")
+
+    def dropdown(self, nome: str, padrao: str, opcoes: list[str], rotulo: str | None = None) -> None:
+        assert padrao in opcoes, f"widget {nome}: padrão {padrao!r} fora das opções {opcoes}"
+        self.criados[nome] = Widget("dropdown", padrao, rotulo or "", tuple(opcoes))
+
+    def get(self, nome: str) -> str:
+        if nome not in self.criados:
+            raise ValueError(f"InputWidgetNotDefined: nenhum widget chamado {nome}")
+        return self.valores.get(nome, self.criados[nome].padrao)
+
+
+@dataclass
+class SegredosDeTeste:
+    """``dbutils.secrets``: {(escopo, chave): valor}; um segredo ausente falha, como no Databricks."""
+
+    segredos: Mapping[tuple[str, str], str]
+
+    def get(self, scope: str, key: str) -> str:
+        try:
+            return self.segredos[(scope, key)]
+        except KeyError:
+            raise RuntimeError(f"Secret does not exist with scope: {scope} and key: {key}") from None
+
+
+class DbutilsDeTeste:
+    def __init__(self, valores: Mapping[str, str], segredos: Mapping[tuple[str, str], str] | None = None) -> None:
+        self.widgets = WidgetsDeTeste(valores)
+        self.secrets = SegredosDeTeste(segredos or {})
+
+
+def test_widgets_so_dos_parametros_lidos_com_rotulo_opcoes_e_segredos_do_escopo() -> None:
+    assert widgets_dos_parametros(["topico_med", "kafka_protocolo"]) == ("kafka_protocolo", "topico_med")
+    assert widgets_dos_parametros(["chave_pseudonimizacao"]) == ("escopo_segredos",)
+
+    segredos = {("banco", "kafka-usuario"): "u", ("banco", "kafka-senha"): "s", ("banco", "chave-pseudonimizacao"): "c"}
+    dbutils = DbutilsDeTeste(
+        {"kafka_protocolo": "SASL_SSL", "escopo_segredos": "banco", "kafka_particoes": "9"}, segredos
+    )
+    cfg = carregar_de_widgets(dbutils, ["kafka_protocolo", "kafka_usuario", "kafka_senha", "offsets_iniciais"])
+    criados = dbutils.widgets.criados
+    assert set(criados) == {"kafka_protocolo", "offsets_iniciais", "escopo_segredos"}  # kafka_particoes: não lido
+    assert criados["kafka_protocolo"].tipo == "dropdown"
+    assert criados["kafka_protocolo"].opcoes == ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+    assert criados["offsets_iniciais"].rotulo == "onde um stream novo começa a ler"
+    assert criados["escopo_segredos"].tipo == "text"
+    assert (cfg.kafka_usuario, cfg.kafka_senha, cfg.chave_pseudonimizacao) == ("u", "s", None)
+    assert cfg.kafka_particoes == Configuracao().kafka_particoes  # parâmetro sem widget fica no padrão
+
+    with pytest.raises(ErroDeConfiguracao, match=r"Segredo 'chave-pseudonimizacao'.*escopo 'detector-pix'"):
+        carregar_de_widgets(DbutilsDeTeste({}), ["chave_pseudonimizacao"])
+    with pytest.raises(ErroDeConfiguracao, match=r"'offsets_iniciais'.*widget 'offsets_iniciais'.*earliest, latest"):
+        carregar_de_widgets(DbutilsDeTeste({"offsets_iniciais": "inicio"}), ["offsets_iniciais"])
+    with pytest.raises(ErroDeConfiguracao, match="não existem: topico_transacao"):
+        carregar_de_widgets(DbutilsDeTeste({}), ["topico_transacao"])
+
+
+# Leituras da configuração ---------------------------------------------------------------------------
+def _quem_le(quadro: FrameType | None) -> FrameType | None:
+    """O primeiro quadro fora das propriedades de ``Configuracao`` (e do espião, que também intercepta o acesso à
+    propriedade): quem pediu o valor. ``None`` quando é a configuração lendo a si mesma (validação, ``com()``)."""
+    while quadro is not None:
+        codigo = quadro.f_code
+        if codigo.co_filename == plataforma.config.__file__:
+            if codigo.co_name not in PROPRIEDADES:
+                return None
+        elif codigo.co_filename != __file__ or codigo.co_name != "espiar":
+            return quadro
+        quadro = quadro.f_back
+    return None
+
+
+@contextmanager
+def leituras_da_configuracao(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Os campos de ``Configuracao`` que o código lê enquanto o bloco roda (as propriedades contam pelo que leem)."""
+    lidos: set[str] = set()
+    original = Configuracao.__getattribute__
+
+    def espiar(self: Configuracao, nome: str) -> object:
+        if nome in CAMPOS_DA_CONFIGURACAO:
+            quadro = _quem_le(sys._getframe(1))
+            internos = quadro is None or quadro.f_code.co_filename in ARQUIVOS_INTERNOS
+            if not internos and quadro.f_code.co_name not in ("__repr__", "__eq__", "__hash__"):
+                lidos.add(nome)
+        return original(self, nome)
+
+    with monkeypatch.context() as m:
+        m.setattr(Configuracao, "__getattribute__", espiar)
+        yield lidos
+
+
+@dataclass
+class Execucao:
+    widgets: dict[str, Widget]
+    lidos: set[str]
+    saida: str
+
+
+def executar_no_databricks(
+    caminho: Path,
+    spark: SparkSession,
+    valores: Mapping[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Execucao:
+    """Roda o notebook como o Databricks: ``dbutils`` e ``spark`` nos globais, parâmetros do job como widgets."""
+    dbutils = DbutilsDeTeste(valores, {(ESCOPO, "chave-pseudonimizacao"): CHAVE_DE_TESTE})
+    capsys.readouterr()
+    with leituras_da_configuracao(monkeypatch) as lidos:
+        runpy.run_path(str(caminho), init_globals={"dbutils": dbutils, "spark": spark}, run_name="__main__")
+    return Execucao(dbutils.widgets.criados, set(lidos), capsys.readouterr().out)
+
+
+def conferir_widgets(
+    execucao: Execucao, notebook: str, modo: str | None, parametros: tuple[str, ...], proprios: set[str]
+) -> None:
+    """Widgets criados = campos lidos (com os ramos que esta execução não percorre) + widgets próprios.
+
+    ``parametros``: a tupla que o notebook declara (e que test_implantacao compara aos parâmetros dos jobs).
+    """
+    ramo = SO_NO_MODO_CONTINUO[modo or notebook]
+    lidos = execucao.lidos | ramo
+    for chave, outros in OUTROS_RAMOS.items():
+        if chave in lidos:
+            lidos |= outros
+    assert set(parametros) == lidos, (
+        f"declarados e não lidos: {sorted(set(parametros) - lidos)}; lidos e não declarados: "
+        f"{sorted(lidos - set(parametros))}"
+    )
+    da_configuracao = {n: w for n, w in execucao.widgets.items() if n in CAMPOS_DA_CONFIGURACAO}
+    assert set(da_configuracao) == set(widgets_dos_parametros(lidos))
+    assert set(execucao.widgets) == set(widgets_dos_parametros(parametros)) | proprios
+    assert not set(execucao.widgets) & set(SEGREDOS)  # segredo nunca é widget
+    for nome, widget in da_configuracao.items():
+        campo = CAMPOS[nome]
+        assert widget.rotulo == campo.descricao
+        assert widget.padrao == str(campo.padrao)
+        assert (widget.tipo, widget.opcoes) == (("dropdown", campo.opcoes) if campo.opcoes else ("text", ()))
+    if modo is not None:
+        assert execucao.widgets["modo"].tipo == "dropdown"
+        assert execucao.widgets["modo"].opcoes == ("treinar", "pontuar")
+
+
+# Notebooks contra a pilha local ---------------------------------------------------------------------
 @pytest.mark.integracao
-def test_notebooks_rodam_localmente_contra_a_pilha_local(
+def test_notebooks_rodam_e_criam_so_os_widgets_que_leem(
     spark: SparkSession,
     cfg_teste: Configuracao,
     broker_kafka: BrokerKafkaLocal,
@@ -36,24 +248,67 @@ def test_notebooks_rodam_localmente_contra_a_pilha_local(
         topico_transacoes=f"nb.transacoes.{sufixo}",
         topico_med=f"nb.med.{sufixo}",
         topico_decisoes=f"nb.decisoes.{sufixo}",
+        pushgateway_url="",
     )
     broker_kafka.criar_topicos(cfg.topicos)
     tudo = gerar_tudo(Parametros(semente=21, clientes=60, dias=1.0, taxa_invalidas=0.1))
     transacoes = tudo.transacoes
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, tudo.chaves)
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, ['{"tipo": "SCAM"}'], ["m"])  # inválida
-    for campo in ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes"):
-        monkeypatch.setenv(f"DETECTOR_PIX_{campo.upper()}", str(getattr(cfg, campo)))
+    campos = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "pushgateway_url")
+    # Os mesmos valores para todos os notebooks, como parâmetros de job: quem não cria o widget não os vê.
+    valores = {campo: str(getattr(cfg, campo)) for campo in campos} | {"disponivel": "sim"}
 
+    # Localmente (sem dbutils) os parâmetros vêm do ambiente, como na CLI.
+    for campo in campos:
+        monkeypatch.setenv(f"DETECTOR_PIX_{campo.upper()}", str(getattr(cfg, campo)))
     executar_notebook("ingestao", {"disponivel": "sim"})
     assert tabela(cfg, "bronze_transacoes").ler(spark).count() == len(transacoes)
     assert tabela(cfg, "bronze_med").ler(spark).count() == 1
 
-    executar_notebook("processamento", {"disponivel": "sim"})
-    saida = capsys.readouterr().out
-    assert f"[transacoes] FECHA: bronze {len(transacoes)} = silver" in saida
-    assert "[med] FECHA: bronze 1 = silver 0 + quarentena 1" in saida
-    assert tabela(cfg, "gold_features").ler(spark).count() == tabela(cfg, "silver_transacoes").ler(spark).count() > 0
+    # No Databricks: o mesmo checkpoint, nada novo no Kafka, nada duplicado na bronze.
+    execucao = executar_no_databricks(NOTEBOOKS["ingestao"], spark, valores, monkeypatch, capsys)
+    conferir_widgets(execucao, "ingestao", None, PARAMETROS_INGESTAO, {"disponivel"})
+    assert tabela(cfg, "bronze_transacoes").ler(spark).count() == len(transacoes)
 
-    executar_notebook("modelo", {"modo": "status"})
-    assert "Nenhum champion registrado ainda" in capsys.readouterr().out
+    execucao = executar_no_databricks(NOTEBOOKS["processamento"], spark, valores, monkeypatch, capsys)
+    conferir_widgets(execucao, "processamento", None, PARAMETROS_PROCESSAMENTO, {"disponivel"})
+    assert f"[transacoes] FECHA: bronze {len(transacoes)} = silver" in execucao.saida
+    assert "[med] FECHA: bronze 1 = silver 0 + quarentena 1" in execucao.saida
+    silver = tabela(cfg, "silver_transacoes").ler(spark).count()
+    assert tabela(cfg, "gold_features").ler(spark).count() == silver > 0
+
+    execucao = executar_no_databricks(NOTEBOOKS["modelo"], spark, valores | {"modo": "pontuar"}, monkeypatch, capsys)
+    conferir_widgets(execucao, "modelo", "pontuar", PARAMETROS_POR_MODO["pontuar"], {"modo", "disponivel"})
+    assert "Nenhum champion registrado ainda" in execucao.saida
+    gravadas = re.search(r"gold_decisoes: (\d+) linhas gravadas nesta execução", execucao.saida)
+    assert gravadas, execucao.saida
+    assert tabela(cfg, "gold_decisoes").ler(spark).count() == int(gravadas[1]) > 0
+
+
+@pytest.mark.integracao
+def test_modo_treinar_cria_so_os_widgets_que_le(
+    spark: SparkSession,
+    cfg_teste: Configuracao,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As silver saem de ``dados_simulados`` direto para o Delta: rótulos MED suficientes sem passar pelo Kafka."""
+    from machine_learning.dados_simulados import simular
+    from machine_learning.treino import COLUNAS_MED
+    from processamento.features import COLUNAS_ENTRADA
+
+    cfg = cfg_teste.com(dados_dir=str(cfg_teste.pasta_dados / f"treino-nb-{uuid.uuid4().hex[:8]}"))
+    dados = simular(PARAMETROS_TREINO)
+    for df, nome in (
+        (dados.transacoes[[*COLUNAS_ENTRADA, "forma_iniciacao"]], "silver_transacoes"),
+        (dados.med[list(COLUNAS_MED)], "silver_med"),
+    ):
+        spark.createDataFrame(df).write.format("delta").save(tabela(cfg, nome).caminho)
+
+    valores = {"dados_dir": cfg.dados_dir, "modo": "treinar"}
+    execucao = executar_no_databricks(NOTEBOOKS["modelo"], spark, valores, monkeypatch, capsys)
+    proprios = {"modo", "gabarito", "orcamento_revisar", "orcamento_bloquear"}
+    conferir_widgets(execucao, "modelo", "treinar", PARAMETROS_POR_MODO["treinar"], proprios)
+    assert "Nenhum champion registrado ainda" in execucao.saida
+    assert "Escolhido:" in execucao.saida and "(champion)" in execucao.saida  # o primeiro modelo vira champion
