@@ -16,9 +16,10 @@ from pathlib import Path
 
 from aplicacao.benchmarks import DOC, agora, gravar_secao, maquina, numero
 from plataforma.config import RAIZ_PROJETO as RAIZ
+from plataforma.kafka_cliente import criar_topicos
 from plataforma.kafka_local import portas_livres_para_broker
 from simulador.parametros import Parametros
-from simulador.saida import Resumo, escrever_arquivos, garantir_topicos, produzir_kafka
+from simulador.saida import Resumo, escrever_arquivos, produzir_kafka
 
 
 def _medir_validador(linhas: list[bytes]) -> float:
@@ -80,7 +81,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
             bootstrap = broker.bootstrap
         sufixo = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         topicos = (f"bench.transacoes.{sufixo}", f"bench.med.{sufixo}")
-        garantir_topicos(bootstrap, topicos, 2)
+        criar_topicos(bootstrap, topicos, 2)
         kafka = produzir_kafka(p, bootstrap, *topicos)
         print(f"Kafka: {kafka.mensagens:,} mensagens em {kafka.segundos:.1f} s = {kafka.por_segundo:,.0f}/s")
     finally:

@@ -89,7 +89,7 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         _etapa(5, "notebook do modelo, modo treinar (MLflow: registro, challenger -> champion)")
         arquivo_gabarito = pasta / "gabarito.csv"
         arquivo_gabarito.write_text("end_to_end_id,fraude,tipologia\n" + "\n".join(gabarito) + "\n", encoding="utf-8")
-        executar_notebook("modelo", {"modo": "treinar", "gabarito": str(arquivo_gabarito), "disponivel": "nao"})
+        executar_notebook("modelo", {"modo": "treinar", "gabarito": str(arquivo_gabarito)})
         _etapa(6, "notebook do modelo, modo pontuar: uma decisão para cada Pix do tópico (modo disponível)")
         executar_notebook("modelo", {"modo": "pontuar", "disponivel": "sim"})
         _etapa(7, f"ao vivo: {TPS_AO_VIVO} Pix/s por {SEGUNDOS_AO_VIVO} s com a consulta de decisão rodando")
@@ -192,12 +192,10 @@ def _ao_vivo(cfg: Configuracao) -> float:
 def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -> None:
     import numpy as np
     import pandas as pd
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
-    from machine_learning.decisao import DECISOES
+    from machine_learning.decisao import APROVAR, DECISOES
     from machine_learning.pontuacao import ler_decisoes_kafka
-    from plataforma.mlflow_local import comando_ui, configurar_mlflow
+    from plataforma.mlflow_local import comando_ui, configurar_mlflow, versao_por_alias
     from plataforma.spark import obter_spark
     from plataforma.tabelas import TABELAS, tabela
 
@@ -206,7 +204,7 @@ def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -
     decisoes = tabela(cfg, "gold_decisoes").ler(spark).select("end_to_end_id", "decisao", "versao_modelo").toPandas()
     simuladas = decisoes.merge(rotulos, on="end_to_end_id")  # o período simulado (o ao vivo não tem gabarito aqui)
     fraude = simuladas["fraude"] == "1"
-    alerta = simuladas["decisao"] != "APROVAR"
+    alerta = simuladas["decisao"] != APROVAR
     print(f"Transações do período simulado decididas: {len(simuladas)} ({int(fraude.sum())} fraudes no gabarito).")
     print(f"{'decisão':<10}{'legítimas':>12}{'fraudes':>10}")
     for decisao in DECISOES:
@@ -229,11 +227,11 @@ def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -
               "Medição completa: detector-pix bench pontuacao.")  # fmt: skip
 
     configurar_mlflow(cfg)
-    try:
-        versao = MlflowClient().get_model_version_by_alias(cfg.nome_modelo_registrado, "champion")
-        print(f"\nMLflow: champion = {cfg.nome_modelo_registrado} versão {versao.version} (run {versao.run_id}).")
-    except MlflowException:
+    versao = versao_por_alias(cfg.nome_modelo_registrado, "champion")
+    if versao is None:
         print("\nMLflow: nenhum champion (as decisões usaram só as regras).")
+    else:
+        print(f"\nMLflow: champion = {cfg.nome_modelo_registrado} versão {versao.version} (run {versao.run_id}).")
     print(f"Abrir a interface: {comando_ui(cfg)}")
     print("\nOnde ficaram as tabelas:")
     for nome in TABELAS:

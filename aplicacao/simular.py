@@ -52,13 +52,7 @@ def parametros_de(args: argparse.Namespace) -> Parametros:
 
 def _cmd_simular(args: argparse.Namespace) -> int:
     from aplicacao.argumentos import configuracao_dos_argumentos
-    from simulador.saida import (
-        escrever_arquivos,
-        garantir_topicos,
-        imprimir_progresso,
-        parametros_ao_vivo,
-        produzir_kafka,
-    )
+    from simulador.saida import escrever_arquivos, imprimir_progresso, parametros_ao_vivo, produzir_kafka
 
     try:
         p = parametros_de(args)
@@ -69,13 +63,14 @@ def _cmd_simular(args: argparse.Namespace) -> int:
         print(f"Simulando {p.clientes} clientes por {p.dias:g} dias (semente {p.semente}) em {args.saida}...")
         resumo = escrever_arquivos(p, args.saida)
     else:
+        from plataforma.kafka_cliente import criar_topicos
         from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
         cfg = configuracao_dos_argumentos(args)
         if args.kafka is not True:
             cfg = cfg.com(kafka_bootstrap=args.kafka)
         opcoes = opcoes_cliente_kafka(cfg)
-        garantir_topicos(opcoes, (cfg.topico_transacoes, cfg.topico_med), cfg.kafka_particoes)
+        criar_topicos(opcoes, (cfg.topico_transacoes, cfg.topico_med), cfg.kafka_particoes)
         if args.tps:
             p = parametros_ao_vivo(p, args.tps)
             if p.pix_por_cliente_dia > 20:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from machine_learning.rotulos import ler_gabarito
+from processamento.pseudonimizacao import id_chave, id_conta
 from simulador import Parametros, gerar_tudo
 
 
@@ -24,21 +25,17 @@ class DadosSimulados:
     gabarito: pd.DataFrame  # end_to_end_id, fraude, tipologia
 
 
-def _conta(parte: dict) -> str:
-    return f"{parte['ispb']}|{parte['agencia']}|{parte['conta']}"
-
-
 def _transacao(obj: dict) -> dict:
     dispositivo = obj.get("dispositivo")
     return {
         "end_to_end_id": obj["end_to_end_id"],
         "data_hora": obj["data_hora"],
         "valor": float(obj["valor"]),
-        "pagador_id_conta": _conta(obj["pagador"]),
-        "recebedor_id_conta": _conta(obj["recebedor"]),
+        "pagador_id_conta": id_conta(obj["pagador"]),
+        "recebedor_id_conta": id_conta(obj["recebedor"]),
         "pagador_tipo_pessoa": obj["pagador"]["tipo_pessoa"],
         "recebedor_tipo_pessoa": obj["recebedor"]["tipo_pessoa"],
-        "chave_hash": f"{obj['tipo_chave']}|{obj['chave']}" if obj.get("chave") else None,
+        "chave_hash": id_chave(obj["tipo_chave"], obj["chave"]) if obj.get("chave") else None,
         "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
         "forma_iniciacao": obj["forma_iniciacao"],
     }

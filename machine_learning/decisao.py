@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-APROVAR, REVISAR, BLOQUEAR = "APROVAR", "REVISAR", "BLOQUEAR"
-DECISOES = (APROVAR, REVISAR, BLOQUEAR)
+from plataforma.decisoes import APROVAR, BLOQUEAR, REVISAR
+from plataforma.decisoes import DECISOES as DECISOES  # reexportada: quem decide a acha aqui, ao lado das regras
+
 VERSAO_SO_REGRAS = "regras"  # versao_modelo quando não há champion
 MENSAGEM_INVALIDA = "MENSAGEM_INVALIDA"
 
@@ -45,7 +46,7 @@ def marca_confirmada(x: pd.DataFrame) -> pd.Series:
 
 
 REGRAS: tuple[Regra, ...] = (
-    # Duras (Res. BCB 1/2020 e alterações; ver ../shared/referencia/pix.md e docs/features.md)
+    # Duras (Res. BCB 1/2020 e alterações; ver docs/features.md)
     Regra("RECEBEDOR_MARCADO_FRAUDE", 4.0, True, marca_confirmada),
     Regra("LIMITE_NOTURNO_EXCEDIDO", 2.0, True, lambda x: x["excede_limite_noturno"] > 0),
     Regra("LIMITE_DISPOSITIVO_NAO_CADASTRADO", 2.0, True, lambda x: x["excede_limite_dispositivo"] > 0),

@@ -14,36 +14,27 @@ import time
 import pandas as pd
 
 from machine_learning.dados_simulados import DadosSimulados, simular
+from machine_learning.decisao import REGRAS, sinais
 from machine_learning.rotulos import dividir_no_tempo
-from machine_learning.treino import calcular_features, matriz, preparar_entrada, treinar
+from machine_learning.treino import calcular_features, preparar_entrada, treinar
 from plataforma.config import Configuracao
 from simulador import Parametros
 
-REGRAS = {
-    "rec_marcada_fraude": lambda x: x["rec_marcada_fraude"] > 0,
-    "excede_limite_noturno": lambda x: x["excede_limite_noturno"] > 0,
-    "excede_limite_dispositivo": lambda x: x["excede_limite_dispositivo"] > 0,
-    "rec_pagadores_distintos_1h >= 3": lambda x: x["rec_pagadores_distintos_1h"] >= 3,
-    "pag_qtd_10min >= 3": lambda x: x["pag_qtd_10min"] >= 3,
-    "pag_valor_zscore > 3": lambda x: x["pag_valor_zscore"] > 3,
-    "primeiro_pagamento_ao_recebedor": lambda x: x["primeiro_pagamento_ao_recebedor"] > 0,
-    "rec_idade_conta_s < 1 dia": lambda x: x["rec_idade_conta_s"] < 86_400,
-}
-
 
 def analisar_regras(dados: DadosSimulados) -> pd.DataFrame:
-    """Cada regra sozinha na janela de teste, contra o gabarito."""
+    """Cada regra da decisão (``machine_learning.decisao.REGRAS``, as mesmas do stream) sozinha na janela de teste,
+    contra o gabarito."""
     f = calcular_features(preparar_entrada(dados.transacoes), dados.med)
     f = f.merge(dados.gabarito, on="end_to_end_id", how="left")
     _, no_teste = dividir_no_tempo(f["data_hora"]).mascaras(f["data_hora"])
     teste = f[no_teste.to_numpy()]
-    x, fraude = matriz(teste), teste["fraude"].fillna(0).to_numpy() == 1
+    acionadas, fraude = sinais(teste), teste["fraude"].fillna(0).to_numpy() == 1
     linhas = []
-    for nome, regra in REGRAS.items():
-        marca = regra(x).to_numpy()
+    for regra, marca in zip(REGRAS, acionadas.T, strict=True):
         linhas.append(
             {
-                "regra": nome,
+                "regra": regra.nome,
+                "dura": regra.dura,
                 "marcadas": int(marca.sum()),
                 "taxa_alerta": marca.mean(),
                 "precisao": fraude[marca].mean() if marca.any() else float("nan"),

@@ -1,9 +1,10 @@
 """A consulta de decisão: cada Pix do Kafka recebe ``APROVAR``/``REVISAR``/``BLOQUEAR`` em menos de 1 s.
 
 Por que direto do Kafka, e não da gold: encadear Kafka -> bronze -> silver -> gold custa três commits Delta
-por lote e mede ~11 s de p99 aqui (docs/benchmarks.md). Esta consulta lê o tópico de transações e, no mesmo
-``foreachBatch``, interpreta, deduplica, calcula as features com o **mesmo** ``MotorDeFeatures`` (estado
-próprio), pontua com o champion e publica em ``pix.decisoes``. O caminho quente não toca o Delta:
+por lote, e a latência fica em segundos, não em milissegundos (docs/benchmarks.md). Esta consulta lê o tópico
+de transações e, no mesmo ``foreachBatch``, interpreta, deduplica, calcula as features com o **mesmo**
+``MotorDeFeatures`` (estado próprio), pontua com o champion e publica em ``pix.decisoes``. O caminho quente não
+toca o Delta:
 
 1. Kafka (transações) -> lote no driver -> contrato + pseudonimização -> deduplicação -> features;
 2. score do champion (ou só regras) + regras duras -> decisão e motivos;
@@ -49,7 +50,9 @@ from machine_learning.decisao import (
 from machine_learning.deriva import JanelaDeDeriva, ReferenciaDeDeriva, colunas_de_deriva, horas_do_evento
 from machine_learning.rotulos import JANELA_PRECISAO_TARDIA_DIAS, precisao_tardia
 from plataforma.config import Configuracao
+from plataforma.kafka_cliente import produzir
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
+from plataforma.mlflow_local import configurar_mlflow, versao_por_alias
 from plataforma.tabelas import checkpoint, tabela
 from processamento.deduplicacao import Deduplicador
 from processamento.estado import ArmazemDeEstado
@@ -126,15 +129,14 @@ class VigiaDoChampion:
     def verificar(self) -> bool:
         """True se o modelo em uso mudou. Um registro fora do ar mantém o modelo atual (e avisa)."""
         import mlflow
-        from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
         try:
-            versao = MlflowClient().get_model_version_by_alias(self.nome, "champion").version
+            registrada = versao_por_alias(self.nome, "champion")  # None: sem alias ou sem modelo (código do MLflow)
         except MlflowException as erro:
-            if "not found" not in str(erro).lower() and "RESOURCE_DOES_NOT_EXIST" not in str(erro):
-                log.warning("Registro do MLflow indisponível (%s); sigo com %s.", erro, self._descrever())
-                return False
+            log.warning("Registro do MLflow indisponível (%s); sigo com %s.", erro, self._descrever())
+            return False
+        if registrada is None:
             if not self.atual.so_regras:
                 log.warning("O alias champion de %s sumiu; sigo com a versão %s.", self.nome, self.atual.versao)
                 return False
@@ -142,6 +144,7 @@ class VigiaDoChampion:
                 log.warning("Nenhum champion de %s no registro: decidindo SÓ COM AS REGRAS até haver um.", self.nome)
                 self._avisado = True
             return False
+        versao = registrada.version
         if str(versao) == self.atual.versao:
             return False
         pyfunc = mlflow.pyfunc.load_model(f"models:/{self.nome}/{versao}")
@@ -278,8 +281,7 @@ class ProcessadorDeDecisoes:
         from threadpoolctl import threadpool_limits
 
         # Um lote tem centenas de linhas: o paralelismo OpenMP do predict do GBM não ganha nada e, com os núcleos
-        # disputados (Spark, broker, produtor), a espera das threads vira cauda. Medido com dois processos
-        # ocupando os 2 núcleos, lote de 400: p99 do score de 472 ms (padrão) para 24 ms (uma thread).
+        # disputados (Spark, broker, produtor), a espera das threads vira cauda (medição em docs/benchmarks.md).
         self._limite_threads = threadpool_limits(limits=1, user_api="openmp")  # até encerrar()
         self.vigia = VigiaDoChampion(self.cfg)
         self.escritor = EscritorDeDecisoes(self.spark, self.cfg)
@@ -499,15 +501,8 @@ class ProcessadorDeDecisoes:
         """Produz as decisões e espera o broker confirmar: o lote só termina com as decisões no Kafka."""
         if saida.empty:
             return
-        mensagens = mensagens_kafka(saida)
-        produce, poll = self.produtor.produce, self.produtor.poll
         topico = self.cfg.topico_decisoes
-        for chave, valor in zip(saida["end_to_end_id"], mensagens, strict=True):
-            try:
-                produce(topico, valor, chave, on_delivery=self._confirmar_entrega)
-            except BufferError:
-                poll(0.1)
-                produce(topico, valor, chave, on_delivery=self._confirmar_entrega)
+        produzir(self.produtor, topico, mensagens_kafka(saida), saida["end_to_end_id"], self._confirmar_entrega)
         restantes = self.produtor.flush(60)
         if restantes or self._erros_entrega:
             erros, self._erros_entrega = self._erros_entrega, []
@@ -550,8 +545,6 @@ def iniciar_pontuacao(
     escrita_sincrona: bool = False,
 ) -> tuple[StreamingQuery, ProcessadorDeDecisoes]:
     """Inicia a consulta de decisão sobre ``topico_transacoes``. Depois de parar, chame ``encerrar()``."""
-    from plataforma.mlflow_local import configurar_mlflow
-
     configurar_mlflow(cfg)  # o alias champion vem do registro da configuração, nunca de um ./mlflow.db implícito
     processador = ProcessadorDeDecisoes(spark, cfg, chave, metricas, escrita_sincrona=escrita_sincrona)
     processador.iniciar_tarefas()
@@ -599,3 +592,24 @@ def ler_decisoes_kafka(cfg: Configuracao, espera_s: float = 60.0) -> pd.DataFram
         kafka_ms = pd.to_datetime(decisoes["timestamp_kafka"], utc=True).astype("int64") // 1_000_000
         decisoes["latencia_s"] = (decisoes["timestamp_decisao_ms"] - kafka_ms) / 1000
     return decisoes
+
+
+def executar_pontuacao(spark: SparkSession, cfg: Configuracao, disponivel: bool = False) -> str:
+    """O modo ``pontuar`` do notebook do modelo numa chamada: métricas, chave, consulta, espera e encerramento.
+
+    ``disponivel`` decide o que já está no tópico e para; sem ele, espera até a consulta parar (o job contínuo a
+    reinicia numa falha). As pendências vão para a ``gold_decisoes`` antes de sair, mesmo numa exceção. Devolve o
+    resumo das decisões (``resumir_decisoes``).
+    """
+    from monitoramento.metricas import MetricasDaPontuacao
+    from processamento.pseudonimizacao import obter_chave
+
+    metricas = MetricasDaPontuacao(cfg)  # Pushgateway em cfg.pushgateway_url (vazio = desligado)
+    consulta, processador = iniciar_pontuacao(spark, cfg, obter_chave(cfg), disponivel, metricas=metricas)
+    try:
+        consulta.awaitTermination()
+    finally:
+        if consulta.isActive:
+            consulta.stop()
+        processador.encerrar()
+    return resumir_decisoes(processador)

@@ -19,7 +19,6 @@ import contextlib
 import copy
 import json
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -34,7 +33,7 @@ import yaml
 
 from plataforma.config import RAIZ_PROJETO
 from plataforma.erros import ErroDeAmbiente
-from plataforma.kafka_local import porta_livre
+from plataforma.processos import exigir_porta_livre, iniciar_processo, parar_processo
 
 ARQUIVO_ALERTAS = RAIZ_PROJETO / "monitoramento" / "prometheus" / "alertas.yml"
 ARQUIVO_ALERTMANAGER = RAIZ_PROJETO / "monitoramento" / "alertmanager" / "alertmanager.yml"
@@ -99,40 +98,17 @@ class _ProcessoLocal:
             return resposta.status == 200
         return False
 
-    def _ultimas_linhas(self, n: int = 20) -> str:
-        if self.log.exists() and self.log.stat().st_size:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-        return "(sem log)"
-
     def iniciar(self, espera_s: float = 30.0) -> _ProcessoLocal:
         """Sobe o processo e espera ``/-/ready``; erro claro se o binário falta ou a porta está ocupada."""
         if self.processo is not None and self.processo.poll() is None:
             return self
         executavel = localizar_binario(self.binario, self.pacote)
-        if not porta_livre(self.host, self.porta):
-            raise ErroDeAmbiente(
-                f"Porta {self.porta} ({self.nome}) em {self.host} já está em uso por outro processo. "
-                f"Pare esse processo (veja 'ss -ltnp | grep :{self.porta}') ou escolha outra porta."
-            )
+        exigir_porta_livre(self.host, self.porta, self.nome)
         self.pasta.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as saida:
-            self.processo = subprocess.Popen(
-                [executavel, *self._argumentos()], stdout=saida, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.pasta,
-            )  # fmt: skip
-        limite = time.monotonic() + espera_s
-        while not self._pronto():
-            if self.processo.poll() is not None:
-                codigo = self.processo.returncode
-                self.processo = None
-                raise ErroDeAmbiente(
-                    f"O {self.nome} terminou durante a partida (código {codigo}). "
-                    f"Últimas linhas de {self.log}:\n{self._ultimas_linhas()}"
-                )
-            if time.monotonic() > limite:
-                self.parar()
-                raise ErroDeAmbiente(f"O {self.nome} não respondeu em {espera_s:.0f}s em {self.url}. Veja {self.log}.")
-            time.sleep(0.1)
+        comando = [executavel, *self._argumentos()]  # os argumentos escrevem a configuração na pasta
+        self.processo = iniciar_processo(
+            self.nome, comando, self.pasta, self.log, self._pronto, espera_s, onde=self.url
+        )
         return self
 
     def parar(self, espera_s: float = 10.0) -> bool:
@@ -140,13 +116,7 @@ class _ProcessoLocal:
         processo, self.processo = self.processo, None
         if processo is None:
             return False
-        if processo.poll() is None:
-            processo.send_signal(signal.SIGTERM)
-            try:
-                processo.wait(espera_s)
-            except subprocess.TimeoutExpired:
-                processo.kill()
-                processo.wait(5)
+        parar_processo(processo.pid, lambda: processo.poll() is None, espera_s)
         if self._pasta_temporaria:
             shutil.rmtree(self.pasta, ignore_errors=True)
         return True

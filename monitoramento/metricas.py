@@ -29,10 +29,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push
 from prometheus_client.metrics_core import Metric
 
 from plataforma.config import Configuracao
+from plataforma.decisoes import DECISOES
 
 log = logging.getLogger(__name__)
 
-DECISOES = ("APROVAR", "REVISAR", "BLOQUEAR")
 DESTINOS = ("silver", "quarentena", "duplicata")
 # A meta é decidir em menos de 1 s (alerta LatenciaDecisaoAlta); baldes densos em volta dela.
 BALDES_LATENCIA_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)

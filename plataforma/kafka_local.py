@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import logging
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -21,9 +19,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plataforma import kafka_cliente
 from plataforma.config import Configuracao
 from plataforma.erros import ErroDeAmbiente
 from plataforma.java import verificar_java
+from plataforma.processos import exigir_porta_livre, iniciar_processo, parar_processo, porta_livre
 
 VERSAO_KAFKA = "4.1.1"
 VERSAO_LOG4J = "2.24.3"
@@ -71,19 +71,6 @@ def _silencioso() -> logging.Logger:
     registro.addHandler(logging.NullHandler())
     registro.propagate = False
     return registro
-
-
-def porta_livre(host: str, porta: int) -> bool:
-    """Verdadeiro se ninguém escuta em ``host:porta`` (tentamos ocupá-la por um instante)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, porta))
-        except OSError as erro:
-            if erro.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
 
 
 def portas_livres_para_broker(host: str = "127.0.0.1") -> int:
@@ -214,22 +201,17 @@ class BrokerKafkaLocal:
             ]
         )
 
-    def _verificar_portas(self) -> None:
-        for nome, porta in (("cliente", self.porta), ("controlador", self.porta_controlador)):
-            if not porta_livre(self.host, porta):
-                raise ErroDeAmbiente(
-                    f"Porta {porta} ({nome} do Kafka) em {self.host} já está em uso por outro processo. "
-                    f"Pare esse processo (veja 'ss -ltnp | grep :{porta}') ou escolha outra porta com "
-                    f"DETECTOR_PIX_KAFKA_BOOTSTRAP={self.host}:<porta> (o controlador usa porta+1)."
-                )
-
     def iniciar(self, espera_s: float = 90.0) -> StatusBroker:
         """Sobe o broker (se já não estiver de pé), espera responder e cria os tópicos do projeto."""
         if self._pid() is not None:
             self.criar_topicos()
             return self.status()
         java = verificar_java()
-        self._verificar_portas()
+        for nome, porta in (("cliente", self.porta), ("controlador", self.porta_controlador)):
+            exigir_porta_livre(
+                self.host, porta, f"{nome} do Kafka",
+                f"escolha outra porta com DETECTOR_PIX_KAFKA_BOOTSTRAP={self.host}:<porta> (o controlador usa porta+1)",
+            )  # fmt: skip
         classpath = ":".join(str(j) for j in resolver_jars())
         self.pasta.mkdir(parents=True, exist_ok=True)
         propriedades = self.pasta / "server.properties"
@@ -247,51 +229,25 @@ class BrokerKafkaLocal:
             f"-Dlog4j2.configurationFile={self.pasta / 'log4j2.yaml'}",
             f"-Dkafka.logs.dir={self.pasta}", "-cp", classpath, "kafka.Kafka", str(propriedades),
         ]  # fmt: skip
-        with (self.pasta / "kafka.out").open("ab") as saida_processo:
-            processo = subprocess.Popen(
-                comando, stdout=saida_processo, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.pasta,
-            )  # fmt: skip
-        self.arquivo_pid.write_text(str(processo.pid))
-        limite = time.monotonic() + espera_s
-        while not _aceita_conexao(self.host, self.porta) or not self._responde():
-            if processo.poll() is not None:
-                raise ErroDeAmbiente(
-                    f"O broker Kafka terminou durante a partida (código {processo.returncode}). "
-                    f"Últimas linhas de {self.log}:\n{self._ultimas_linhas()}"
-                )
-            if time.monotonic() > limite:
-                self.parar()
-                raise ErroDeAmbiente(f"O broker Kafka não respondeu em {espera_s:.0f}s. Veja {self.log}.")
-            time.sleep(0.3)
+        iniciar_processo(
+            "broker Kafka", comando, self.pasta, self.pasta / "kafka.out",
+            lambda: _aceita_conexao(self.host, self.porta) and self._responde(), espera_s,
+            logs=(self.log, self.pasta / "kafka.out"), intervalo_s=0.3,
+            ao_lancar=lambda processo: self.arquivo_pid.write_text(str(processo.pid)),
+        )  # fmt: skip
         self.criar_topicos()
         return self.status()
 
-    def _ultimas_linhas(self, n: int = 25) -> str:
-        for arquivo in (self.log, self.pasta / "kafka.out"):
-            if arquivo.exists() and arquivo.stat().st_size:
-                return "\n".join(arquivo.read_text(errors="replace").splitlines()[-n:])
-        return "(sem log)"
-
     def parar(self, espera_s: float = 30.0) -> bool:
-        """Para o broker com SIGTERM (desligamento limpo) e, se preciso, SIGKILL. Libera as portas."""
+        """Para o broker (SIGTERM para o desligamento limpo; SIGKILL se passar de ``espera_s``) e espera a porta."""
         pid = self._pid()
         if pid is None:
             self.arquivo_pid.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
-        limite = time.monotonic() + espera_s
-        while self._pid() is not None and time.monotonic() < limite:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.2)
-        if self._pid() is not None:
-            os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+        parar_processo(pid, lambda: self._pid() is not None, espera_s)
         self.arquivo_pid.unlink(missing_ok=True)
-        while not porta_livre(self.host, self.porta) and time.monotonic() < limite + 10:
+        limite = time.monotonic() + 10
+        while not porta_livre(self.host, self.porta) and time.monotonic() < limite:
             time.sleep(0.2)
         return True
 
@@ -311,33 +267,14 @@ class BrokerKafkaLocal:
     def criar_topicos(
         self, topicos: tuple[str, ...] | None = None, particoes: int | None = None, decisoes: str | None = None
     ) -> None:
-        """Cria os tópicos que faltam; os existentes ficam como estão. ``decisoes``: o tópico das decisões, se
-        não for o da configuração do broker."""
-        from confluent_kafka.admin import NewTopic
-
-        admin = self._admin()
-        existentes = set(admin.list_topics(timeout=10).topics)
-        # Decisões com a hora do broker (LogAppendTime): o timestamp de cada decisão é o instante em que ela ficou
-        # disponível no Kafka, e a latência Pix -> decisão se mede com os dois timestamps do próprio Kafka.
-        hora_do_broker = {"message.timestamp.type": "LogAppendTime"}
-        novos = [
-            NewTopic(
-                nome,
-                num_partitions=particoes or self.cfg.kafka_particoes,
-                replication_factor=1,
-                config=hora_do_broker if nome == (decisoes or self.cfg.topico_decisoes) else {},
-            )
-            for nome in (topicos or self.cfg.topicos)
-            if nome not in existentes
-        ]
-        if not novos:
-            return
-        for nome, futuro in admin.create_topics(novos, operation_timeout=30).items():
-            try:
-                futuro.result()
-            except Exception as erro:
-                if "TOPIC_ALREADY_EXISTS" not in str(erro):
-                    raise ErroDeAmbiente(f"Não consegui criar o tópico {nome}: {erro}") from erro
+        """Cria os tópicos que faltam (padrão: os da configuração); os existentes ficam como estão. ``decisoes``: o
+        tópico das decisões, se não for o da configuração do broker."""
+        kafka_cliente.criar_topicos(
+            self._admin(),
+            topicos or self.cfg.topicos,
+            particoes or self.cfg.kafka_particoes,
+            decisoes or self.cfg.topico_decisoes,
+        )
 
     def status(self) -> StatusBroker:
         pid = self._pid()

@@ -12,6 +12,7 @@ import hmac
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao, ErroDeConfiguracao, em_databricks
 
@@ -20,6 +21,20 @@ TAMANHO_HEX = 32  # 128 bits: colisões desprezíveis mesmo com bilhões de cont
 
 def pseudonimizar(chave: bytes, valor: str) -> str:
     return hmac.new(chave, valor.encode("utf-8"), hashlib.sha256).hexdigest()[:TAMANHO_HEX]
+
+
+def id_conta(parte: Mapping[str, str]) -> str:
+    """A conta de um pagador ou recebedor em claro, ``ispb|agencia|conta``: o que vira ``*_id_conta``.
+
+    Um formato só: a silver pseudonimiza este texto e o treino sem Kafka (``machine_learning.dados_simulados``) o usa
+    em claro; o estado das features por conta só é o mesmo nos dois caminhos se a conta for identificada igual.
+    """
+    return f"{parte['ispb']}|{parte['agencia']}|{parte['conta']}"
+
+
+def id_chave(tipo_chave: str, chave: str) -> str:
+    """A chave Pix em claro com o tipo, ``tipo_chave|chave``: o que vira ``chave_hash`` (pelo mesmo motivo)."""
+    return f"{tipo_chave}|{chave}"
 
 
 def obter_chave(cfg: Configuracao) -> bytes:

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from processamento.contrato import validar_med_lida, validar_transacao_lida
-from processamento.pseudonimizacao import pseudonimizar
+from processamento.pseudonimizacao import id_chave, id_conta, pseudonimizar
 
 DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
 
@@ -81,7 +81,7 @@ COLUNAS_QUARENTENA = [
 
 
 def _instante(texto: str) -> datetime:
-    # O contrato já garantiu o formato "2026-11-27T23:41:07.412Z" (fromisoformat: ~10x mais rápido que strptime).
+    # O contrato já garantiu o formato "2026-11-27T23:41:07.412Z": fromisoformat basta e é bem mais rápido que strptime.
     return datetime.fromisoformat(texto)
 
 
@@ -120,7 +120,7 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
             "forma_iniciacao": obj["forma_iniciacao"],
             "finalidade": obj["finalidade"],
             "canal": obj["canal"],
-            "chave_hash": pseudonimizar(chave, f"{obj['tipo_chave']}|{valor_chave}") if valor_chave else None,
+            "chave_hash": pseudonimizar(chave, id_chave(obj["tipo_chave"], valor_chave)) if valor_chave else None,
             "tipo_chave": obj.get("tipo_chave"),
             "dispositivo_id_hash": pseudonimizar(chave, dispositivo["id"]) if dispositivo else None,
             "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
@@ -128,8 +128,7 @@ def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.Data
             "tem_info_pagador": bool(obj.get("info_pagador")),
         }
         for papel, parte in (("pagador", pagador), ("recebedor", recebedor)):
-            conta = f"{parte['ispb']}|{parte['agencia']}|{parte['conta']}"
-            linha[f"{papel}_id_conta"] = pseudonimizar(chave, conta)
+            linha[f"{papel}_id_conta"] = pseudonimizar(chave, id_conta(parte))
             linha[f"{papel}_ispb"] = parte["ispb"]
             linha[f"{papel}_tipo_conta"] = parte["tipo_conta"]
             linha[f"{papel}_tipo_pessoa"] = parte["tipo_pessoa"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plataforma.kafka_cliente import produzir
 from simulador.motor import Lote, Motor
 from simulador.parametros import Parametros
 
@@ -140,7 +141,7 @@ def _produtor(bootstrap_ou_opcoes: str | dict[str, str]):
 
 
 class _Envio:
-    """Produz com reenvio quando a fila local enche; conta entregas com erro."""
+    """Produz (com reenvio quando a fila local enche, em ``produzir``) e conta as entregas com erro."""
 
     def __init__(self, produtor) -> None:
         self.produtor = produtor
@@ -152,15 +153,8 @@ class _Envio:
             self.erros += 1
             self.ultimo_erro = str(erro)
 
-    def enviar(self, topico: str, valores: Sequence[str], chaves: Sequence[str]) -> None:
-        produce, poll = self.produtor.produce, self.produtor.poll
-        for valor, chave in zip(valores, chaves, strict=True):
-            try:
-                produce(topico, valor, chave, on_delivery=self._confirmar)
-            except BufferError:
-                poll(0.05)
-                produce(topico, valor, chave, on_delivery=self._confirmar)
-        poll(0)
+    def enviar(self, topico: str, valores: Sequence[str | bytes], chaves: Sequence[str | bytes | None]) -> None:
+        produzir(self.produtor, topico, valores, chaves, self._confirmar)
 
     def terminar(self, espera_s: float = 120.0) -> None:
         restantes = self.produtor.flush(espera_s)
@@ -254,7 +248,7 @@ def parametros_ao_vivo(base: Parametros, tps: float, inicio: datetime | None = N
     por_cliente_dia = tps * 86_400 / (base.aceleracao * base.clientes) * (1 - base.taxa_fraude)
     # Sem laranjas dormentes ao vivo: a população começa agora, sem semanas de história para uma conta ter
     # ficado dormente, e o estoque dimensionado para 35 dias de demanda a 1.000 Pix/s levaria minutos para
-    # montar (medido: 150 s para gerar 20 s de tráfego a 300 Pix/s, contra 0,05 s sem ele).
+    # montar, atrasando a partida do tráfego ao vivo (docs/benchmarks.md).
     return base.com(
         inicio=inicio,
         fracao_laranja_dormente=0.0,
@@ -271,19 +265,3 @@ def imprimir_progresso(resumo: Resumo) -> None:
         f"{resumo.med:,} MED   ".replace(",", ".")
     )
     sys.stderr.flush()
-
-
-def garantir_topicos(opcoes_kafka: str | dict[str, str], topicos: Sequence[str], particoes: int = 2) -> None:
-    """Cria os tópicos que faltam (o broker local não cria sozinho); os existentes ficam como estão."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    opcoes = {"bootstrap.servers": opcoes_kafka} if isinstance(opcoes_kafka, str) else dict(opcoes_kafka)
-    admin = AdminClient(opcoes)
-    existentes = set(admin.list_topics(timeout=15).topics)
-    novos = [NewTopic(t, num_partitions=particoes, replication_factor=1) for t in topicos if t not in existentes]
-    for nome, futuro in admin.create_topics(novos, operation_timeout=30).items() if novos else []:
-        try:
-            futuro.result()
-        except Exception as erro:
-            if "TOPIC_ALREADY_EXISTS" not in str(erro):
-                raise RuntimeError(f"Não consegui criar o tópico {nome}: {erro}") from erro

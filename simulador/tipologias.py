@@ -66,14 +66,14 @@ class Golpes:
     (docs/modelo.md). No Pix real, boa parte das laranjas não é nova:
 
     - **alugada/comprada** (``fracao_laranja_alugada``): conta antiga de um cliente real, com histórico
-      legítimo, cedida ao golpista; o tráfego normal do dono continua. É o caso que a referência chama de
-      laranja e que o DICT marca como ``MULE_ACCOUNT`` ao confirmar a denúncia (../shared/referencia/pix.md);
+      legítimo, cedida ao golpista; o tráfego normal do dono continua. É a laranja no sentido estrito, a que o
+      DICT marca como ``MULE_ACCOUNT`` ao confirmar a denúncia (marcas de fraude do DICT: docs/features.md);
     - **dormente** (``fracao_laranja_dormente``): aberta com identidade roubada semanas antes e deixada
       quieta, com uns poucos Pix pequenos (de "teste") que lhe dão idade quando o golpe começa. O sistema
       só conhece uma conta quando ela transaciona; sem essa atividade, a conta pareceria nova de novo;
     - **nova** (o resto): aberta no dia do golpe, como antes.
 
-    Não há número público da divisão (a referência não traz; o BCB não publica); os padrões (50% / 30% /
+    Não há número público da divisão (o BCB não publica); os padrões (50% / 30% /
     20%) são uma hipótese declarada, ajustável em ``Parametros``. Com as duas frações em zero, a saída é
     a de antes desta mudança (nenhum sorteio a mais para a origem).
     """

@@ -15,8 +15,6 @@ import pytest
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal, portas_livres_para_broker
 
-par_de_portas_livres = portas_livres_para_broker
-
 
 @pytest.fixture(scope="session")
 def pasta_sessao(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -27,7 +25,7 @@ def pasta_sessao(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cfg_teste(pasta_sessao: Path) -> Configuracao:
     return Configuracao().com(
         dados_dir=str(pasta_sessao / "dados"),
-        kafka_bootstrap=f"127.0.0.1:{par_de_portas_livres()}",
+        kafka_bootstrap=f"127.0.0.1:{portas_livres_para_broker()}",
         kafka_particoes=2,
         intervalo_trigger="1 seconds",
     )

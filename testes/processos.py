@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from plataforma.config import Configuracao
+from testes.util import esperar
 
 CAMPOS_ISOLADOS = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes")
 
@@ -30,11 +30,12 @@ def executar_em_processo(
 
 def derrubar_depois_de(processo: subprocess.Popen, estado: Path, lotes: int, saida: Path) -> int:
     """Espera ``lotes`` logs de estado gravados e manda SIGKILL ao grupo; devolve quantos logs havia na queda."""
-    limite = time.monotonic() + 240
-    while len(list(estado.glob("log-*.npz"))) < lotes:
-        assert processo.poll() is None, saida.read_text(errors="replace")[-3000:]
-        assert time.monotonic() < limite, f"o stream não gravou {lotes} lotes em 240 s"
-        time.sleep(0.2)
+
+    def gravou() -> bool:
+        assert processo.poll() is None, saida.read_text(errors="replace")[-3000:]  # morreu antes da queda
+        return len(list(estado.glob("log-*.npz"))) >= lotes
+
+    esperar(gravou, 240, f"o stream gravar {lotes} lotes", intervalo_s=0.2)
     os.killpg(processo.pid, signal.SIGKILL)
     processo.wait(30)
     return len(list(estado.glob("log-*.npz")))

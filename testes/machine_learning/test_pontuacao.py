@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -14,7 +13,13 @@ from pyspark.sql import SparkSession
 from machine_learning.dados_simulados import simular
 from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
 from machine_learning.deriva import HORAS_JANELA, horas_do_evento
-from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao, ler_decisoes_kafka
+from machine_learning.pontuacao import (
+    CONSULTA,
+    EscritorDeDecisoes,
+    VigiaDoChampion,
+    iniciar_pontuacao,
+    ler_decisoes_kafka,
+)
 from machine_learning.treino import treinar
 from monitoramento.metricas import MetricasDaPontuacao
 from plataforma.config import Configuracao
@@ -23,20 +28,10 @@ from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
 from processamento.silver import interpretar_transacoes_pandas
 from simulador import Parametros, gerar_tudo, produzir_mensagens
-from testes.machine_learning.test_treino import DIVISAO
-from testes.machine_learning.test_treino import PARAMETROS as PARAMETROS_TREINO
-from testes.processamento.test_pipeline import CHAVE, cfg_isolada
 from testes.processos import derrubar_depois_de, executar_em_processo
+from testes.util import CHAVE, DIVISAO, PARAMETROS_TREINO, cfg_isolada, esperar
 
 pytestmark = pytest.mark.integracao
-
-
-def esperar(condicao, segundos: float, o_que: str) -> None:
-    limite = time.monotonic() + segundos
-    while not condicao():
-        if time.monotonic() > limite:
-            raise AssertionError(f"esperei {segundos:.0f} s por: {o_que}")
-        time.sleep(0.5)
 
 
 def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
@@ -131,6 +126,27 @@ def test_champion_novo_vale_sem_reiniciar_o_stream(
     assert series[("detector_pix_deriva_horas_na_janela", frozenset())] == horas.max() - na_janela.min() + 1
     psi = {dict(r)["variavel"]: v for (nome, r), v in series.items() if nome == "detector_pix_deriva_psi"}
     assert {"score", "valor", "pag_valor_zscore"} <= set(psi) and all(v >= 0 for v in psi.values())
+
+
+def test_registro_fora_do_ar_mantem_o_modelo_em_uso(
+    cfg_teste: Configuracao, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Registro que não responde não é "sem champion": o vigia avisa e segue com o que já usa, sem trocar nada."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # sem as novas tentativas do cliente
+    cfg = cfg_teste.com(dados_dir=str(cfg_teste.pasta_dados / f"vigia-{uuid.uuid4().hex[:8]}"))  # registro vazio
+    configurar_mlflow(cfg)
+    vigia = VigiaDoChampion(cfg)
+    anterior = mlflow.get_registry_uri()
+    mlflow.set_registry_uri("http://127.0.0.1:9")  # porta fechada
+    try:
+        assert vigia.verificar() is False
+    finally:
+        mlflow.set_registry_uri(anterior)
+    assert vigia.atual.so_regras
+    assert "Registro do MLflow indisponível" in caplog.text and "SÓ COM AS REGRAS" not in caplog.text
+    assert vigia.verificar() is False and "SÓ COM AS REGRAS" in caplog.text  # registro de volta, sem champion
 
 
 def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cfg_teste: Configuracao) -> None:

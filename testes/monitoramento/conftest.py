@@ -8,25 +8,22 @@ O Alertmanager usa o ``alertmanager.yml`` do projeto com só a URL do webhook e 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from monitoramento.local import (
     ARQUIVO_ALERTAS,
-    HOST,
     AlertmanagerLocal,
     PrometheusLocal,
     PushgatewayLocal,
     configuracao_alertmanager,
 )
+from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
 from plataforma.config import Configuracao
+from testes.util import ReceptorWebhook, job_de_teste
 
 # Tempos de teste: o primeiro aviso de um grupo sai em ~1 s e o de "resolvido" logo depois, não em minutos.
 TEMPOS_DE_TESTE = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
@@ -58,57 +55,20 @@ def cfg_monitoramento(pushgateway: PushgatewayLocal) -> Configuracao:
 
 
 @pytest.fixture
+def metricas_pontuacao(cfg_monitoramento: Configuracao) -> MetricasDaPontuacao:
+    """Métricas da pontuação publicadas no Pushgateway da sessão, num ``job`` só deste teste."""
+    return MetricasDaPontuacao(cfg_monitoramento, job=job_de_teste())
+
+
+@pytest.fixture
+def metricas_processamento(cfg_monitoramento: Configuracao) -> MetricasDoProcessamento:
+    """Métricas do processamento publicadas no Pushgateway da sessão, num ``job`` só deste teste."""
+    return MetricasDoProcessamento(cfg_monitoramento, job=job_de_teste())
+
+
+@pytest.fixture
 def cfg_sem_pushgateway() -> Configuracao:
     return Configuracao().com(pushgateway_url="")  # vazio = métricas desligadas
-
-
-class ReceptorWebhook:
-    """Um receptor de webhook de verdade (``http.server`` numa thread): guarda o JSON de cada POST recebido.
-
-    Por que um servidor e não olhar a API do Alertmanager: o que se quer provar é que o aviso *sai* e chega a
-    quem foi configurado, no formato que um receptor recebe.
-    """
-
-    caminho = "/alertas"
-
-    def __init__(self) -> None:
-        self._trava = threading.Lock()
-        self._avisos: list[dict[str, Any]] = []
-        receptor = self
-
-        class Tratador(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # nome exigido por BaseHTTPRequestHandler
-                corpo = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path == receptor.caminho:
-                    with receptor._trava:
-                        receptor._avisos.append(json.loads(corpo))
-                self.send_response(200 if self.path == receptor.caminho else 404)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:  # sem linhas de acesso no meio da saída do pytest
-                pass
-
-        self._servidor = ThreadingHTTPServer((HOST, 0), Tratador)
-        self._thread = threading.Thread(target=self._servidor.serve_forever, name="receptor-webhook", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, porta = self._servidor.server_address[:2]
-        return f"http://{host}:{porta}{self.caminho}"
-
-    def avisos(self) -> list[dict[str, Any]]:
-        """Cópia dos avisos recebidos até agora, na ordem de chegada."""
-        with self._trava:
-            return list(self._avisos)
-
-    def iniciar(self) -> ReceptorWebhook:
-        self._thread.start()
-        return self
-
-    def parar(self) -> None:
-        self._servidor.shutdown()
-        self._servidor.server_close()
-        self._thread.join(5)
 
 
 @pytest.fixture(scope="module")

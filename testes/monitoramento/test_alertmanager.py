@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,7 @@ from monitoramento.local import (
 )
 from monitoramento.metricas import MetricasDaPontuacao
 from plataforma.config import Configuracao
-
-from .conftest import ReceptorWebhook
+from testes.util import ReceptorWebhook, esperar, publicar_a_cada_volta
 
 ESPERA_S = 30.0
 Aviso = dict[str, Any]
@@ -129,20 +126,19 @@ def _esperar_aviso(
     acao: Callable[[], object] | None = None,
 ) -> tuple[Aviso, Aviso]:
     """(aviso, alerta) do primeiro POST recebido com um alerta que satisfaz ``procura``; falha em ESPERA_S."""
-    limite = time.monotonic() + ESPERA_S
-    while time.monotonic() < limite:
-        if acao is not None:
-            acao()
-        for aviso in receptor.avisos():
-            for alerta in aviso.get("alerts", []):
-                if procura(aviso, alerta):
-                    return aviso, alerta
-        time.sleep(0.25)
-    no_alertmanager = sorted({a["labels"].get("alertname", "?") for a in alertmanager.alertas()})
-    pytest.fail(
-        f"Em {ESPERA_S:.0f}s o webhook não recebeu: {descricao}. Avisos recebidos: {len(receptor.avisos())}; "
-        f"alertas no Alertmanager: {no_alertmanager}. Log: {alertmanager.log}"
-    )
+
+    def recebido() -> tuple[Aviso, Aviso] | None:
+        achados = [(v, a) for v in receptor.avisos() for a in v.get("alerts", []) if procura(v, a)]
+        return achados[0] if achados else None
+
+    def diagnostico() -> str:
+        no_alertmanager = sorted({a["labels"].get("alertname", "?") for a in alertmanager.alertas()})
+        return (
+            f"Avisos recebidos: {len(receptor.avisos())}; alertas no Alertmanager: {no_alertmanager}. "
+            f"Log: {alertmanager.log}"
+        )
+
+    return esperar(recebido, ESPERA_S, f"o webhook receber {descricao}", acao=acao, diagnostico=diagnostico)
 
 
 def _do_job(job: str, alerta: str, status: str) -> Callable[[Aviso, Aviso], bool]:
@@ -158,9 +154,9 @@ def test_decisao_so_com_regras_chega_ao_plantao_disparada_e_depois_resolvida(
     alertmanager_local: AlertmanagerLocal,
     receptor_webhook: ReceptorWebhook,
     cfg_monitoramento: Configuracao,
+    metricas_pontuacao: MetricasDaPontuacao,
 ) -> None:
-    job = f"teste_{uuid.uuid4().hex[:10]}"
-    metricas = MetricasDaPontuacao(cfg_monitoramento, job=job)
+    metricas, job = metricas_pontuacao, metricas_pontuacao.job
     metricas.modelo(None)
     assert metricas.publicar()
 
@@ -195,16 +191,12 @@ def test_mensagens_sem_decisao_chega_ao_receptor_dos_warnings(
     prometheus_com_alertmanager: PrometheusLocal,
     alertmanager_local: AlertmanagerLocal,
     receptor_webhook: ReceptorWebhook,
-    cfg_monitoramento: Configuracao,
+    metricas_pontuacao: MetricasDaPontuacao,
 ) -> None:
-    job = f"teste_{uuid.uuid4().hex[:10]}"
-    metricas = MetricasDaPontuacao(cfg_monitoramento, job=job)
+    metricas, job = metricas_pontuacao, metricas_pontuacao.job
     metricas.modelo("1")
 
-    def lote_com_malformadas() -> None:  # increase() precisa de duas raspagens com o contador subindo
-        metricas.lote({"APROVAR": 5}, [0.01] * 5, 0.1, sem_decisao=1, duplicatas=0)
-        metricas.publicar()
-
+    lote_com_malformadas = publicar_a_cada_volta(metricas, {"APROVAR": 5}, [0.01] * 5, 0.1, sem_decisao=1, duplicatas=0)
     aviso, alerta = _esperar_aviso(
         receptor_webhook,
         alertmanager_local,

@@ -15,9 +15,9 @@ from monitoramento.local import ARQUIVO_ALERTAS, configuracao_prometheus
 from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
 from plataforma.config import RAIZ_PROJETO, Configuracao
 from processamento.pipeline import ResumoDoLote
+from testes.util import PAINEL, expressoes_do_painel
 
 PASTA = RAIZ_PROJETO / "monitoramento"
-PAINEL = PASTA / "grafana" / "dashboards" / "detector-pix.json"
 METRICA = re.compile(r"\bdetector_pix_[a-z0-9_]+")
 SELETOR = re.compile(r'(\w+)\s*=~?\s*"([^"]*)"')
 
@@ -46,11 +46,6 @@ def _expostas() -> tuple[set[str], set[tuple[str, str]]]:
                 nomes.add(amostra.name)
                 rotulos.update(amostra.labels.items())
     return nomes, rotulos
-
-
-def _expressoes_do_painel() -> list[str]:
-    painel = json.loads(PAINEL.read_text(encoding="utf-8"))
-    return [alvo["expr"] for p in painel["panels"] for alvo in p.get("targets", [])]
 
 
 def _expressoes_dos_alertas() -> dict[str, str]:
@@ -89,7 +84,7 @@ def test_alertas_pedidos_existem_com_severidade_e_textos() -> None:
 @pytest.mark.parametrize("origem", ["painel", "alertas"])
 def test_expressoes_so_usam_metricas_e_rotulos_expostos(origem: str) -> None:
     nomes, rotulos = _expostas()
-    expressoes = _expressoes_do_painel() if origem == "painel" else list(_expressoes_dos_alertas().values())
+    expressoes = expressoes_do_painel() if origem == "painel" else list(_expressoes_dos_alertas().values())
     assert expressoes
     raspagem = yaml.safe_load((PASTA / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
     jobs_raspados = {c["job_name"] for c in raspagem["scrape_configs"]}

@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -18,21 +17,19 @@ from monitoramento.metricas import MetricasDaPontuacao, MetricasDoProcessamento
 from plataforma.config import Configuracao
 from plataforma.erros import ErroDeAmbiente
 from processamento.pipeline import ResumoDoLote
+from testes.util import job_de_teste
 
 pytestmark = pytest.mark.integracao
-
-
-def _job() -> str:
-    return f"teste_{uuid.uuid4().hex[:10]}"
 
 
 def _serie(nome: str, **rotulos: str) -> tuple[str, frozenset[tuple[str, str]]]:
     return (nome, frozenset(rotulos.items()))
 
 
-def test_pontuacao_publica_decisoes_latencias_e_modo(cfg_monitoramento: Configuracao, ler_job: Callable) -> None:
-    job = _job()
-    metricas = MetricasDaPontuacao(cfg_monitoramento, job=job)
+def test_pontuacao_publica_decisoes_latencias_e_modo(
+    metricas_pontuacao: MetricasDaPontuacao, ler_job: Callable
+) -> None:
+    metricas, job = metricas_pontuacao, metricas_pontuacao.job
     metricas.modelo(None)
     metricas.lote({"APROVAR": 7, "REVISAR": 2, "BLOQUEAR": 1}, [0.02, 0.3, 0.3, 3.0], 0.8, sem_decisao=2, duplicatas=1)
     metricas.lote({"APROVAR": 3}, [-0.01], 0.4, sem_decisao=0, duplicatas=0)
@@ -63,9 +60,10 @@ def test_pontuacao_publica_decisoes_latencias_e_modo(cfg_monitoramento: Configur
     assert series[_serie("detector_pix_decisoes_total", decisao="APROVAR")] == 10  # o push substitui, não soma
 
 
-def test_processamento_publica_destinos_e_estado(cfg_monitoramento: Configuracao, ler_job: Callable) -> None:
-    job = _job()
-    metricas = MetricasDoProcessamento(cfg_monitoramento, job=job)
+def test_processamento_publica_destinos_e_estado(
+    metricas_processamento: MetricasDoProcessamento, ler_job: Callable
+) -> None:
+    metricas, job = metricas_processamento, metricas_processamento.job
     resumo = ResumoDoLote(
         lote=4, entrada=15, silver=10, quarentena=3, duplicatas=2, atrasadas=1, segundos=2.5,
         contas_no_estado=120, gold_confirmado_em=1_700_000_000.0,
@@ -83,10 +81,9 @@ def test_processamento_publica_destinos_e_estado(cfg_monitoramento: Configuracao
     assert series[_serie("detector_pix_ultimo_lote_timestamp_segundos", consulta="processamento")] == 1_700_000_000
 
 
-def test_lote_e_publicar_em_threads_diferentes(cfg_monitoramento: Configuracao, ler_job: Callable) -> None:
+def test_lote_e_publicar_em_threads_diferentes(metricas_pontuacao: MetricasDaPontuacao, ler_job: Callable) -> None:
     """O stream registra lotes enquanto outra thread publica: nenhum erro e nada perdido no fim."""
-    job = _job()
-    metricas = MetricasDaPontuacao(cfg_monitoramento, job=job)
+    metricas, job = metricas_pontuacao, metricas_pontuacao.job
     terminou = threading.Event()
     resultados: list[bool] = []
 
@@ -115,7 +112,7 @@ def test_publicar_sem_pushgateway_devolve_falso_sem_excecao(
     assert desligado.publicar() is False
 
     inalcancavel = f"http://127.0.0.1:{porta_sorteada()}"  # ninguém escuta: conexão recusada na hora
-    metricas = MetricasDoProcessamento(Configuracao().com(pushgateway_url=inalcancavel), job=_job())
+    metricas = MetricasDoProcessamento(Configuracao().com(pushgateway_url=inalcancavel), job=job_de_teste())
     with caplog.at_level(logging.WARNING, logger="monitoramento.metricas"):
         assert metricas.publicar() is False
         assert metricas.publicar() is False
@@ -143,7 +140,7 @@ def test_lancador_explica_binario_ausente_e_porta_ocupada() -> None:
 def test_reinicio_substitui_o_grupo_da_implantacao_e_implantacoes_nao_se_misturam(
     pushgateway: PushgatewayLocal, cfg_monitoramento: Configuracao
 ) -> None:
-    job = _job()
+    job = job_de_teste()
     prod = cfg_monitoramento.com(catalogo="pix", esquema="fraudes")
     dev = cfg_monitoramento.com(catalogo="pix_dev", esquema="fraudes")
     antes = MetricasDaPontuacao(prod, job=job)
@@ -170,7 +167,7 @@ def test_reinicio_substitui_o_grupo_da_implantacao_e_implantacoes_nao_se_mistura
 def test_partida_publica_contadores_zerados_e_a_hora_da_partida(
     cfg_monitoramento: Configuracao, ler_job: Callable
 ) -> None:
-    job = _job()
+    job = job_de_teste()
     antes = time.time()
     assert MetricasDoProcessamento(cfg_monitoramento, job=job).partida()
     series = ler_job(job)

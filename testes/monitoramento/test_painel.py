@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -28,6 +29,7 @@ from monitoramento.painel import (
 from plataforma.config import Configuracao
 from plataforma.erros import ErroDeAmbiente
 from processamento.pipeline import ResumoDoLote
+from testes.util import esperar
 
 ESPERA_S = 20.0
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -132,21 +134,27 @@ def test_cada_painel_tem_dados_com_as_metricas_reais_e_vira_png(
     pontuacao.precisao_tardia({"APROVAR": 900, "REVISAR": 80, "BLOQUEAR": 20}, {"REVISAR": 12, "BLOQUEAR": 15})
     inicio = time.time()
     _, paineis = ler_painel()
-    alvos = [alvo.expr for p in paineis for alvo in p.alvos]
-    faltando = alvos
-    lote = 0
-    while faltando and time.time() < inicio + ESPERA_S:
-        lote += 1  # contadores subindo entre raspagens: rate() e histogram_quantile() precisam de duas
+    faltando = [alvo.expr for p in paineis for alvo in p.alvos]
+    lotes = itertools.count(1)
+
+    def publicar_lote() -> None:  # contadores subindo entre raspagens: rate() e histogram_quantile() precisam de duas
+        lote = next(lotes)
         pontuacao.lote({"APROVAR": 90, "REVISAR": 8, "BLOQUEAR": 2}, [0.08, 0.3, 0.8] * 10, 0.4, 1, 1)
         processamento.lote(ResumoDoLote(lote, 100, 90, 6, 4, 2, 0.5, 1000 + lote, time.time()))
         assert pontuacao.publicar() and processamento.publicar()
-        time.sleep(0.7)
+
+    def todas_com_dados() -> bool:
         janela = Janela.para(inicio, time.time(), raspagem_s=1.0)
-        faltando = [
+        faltando[:] = [
             e for e in faltando if not _tem_valor(prometheus_local, _so_do_teste(substituir_variaveis(
                 e, janela.variaveis()), prefixo), janela)
         ]  # fmt: skip
-    assert not faltando, f"em {ESPERA_S:.0f}s estas consultas do painel não devolveram dados: {faltando}"
+        return not faltando
+
+    esperar(
+        todas_com_dados, ESPERA_S, "cada consulta do painel devolver dados", acao=publicar_lote, intervalo_s=0.7,
+        diagnostico=lambda: f"Consultas sem dados: {faltando}",
+    )  # fmt: skip
 
     janela = Janela.para(inicio, time.time(), raspagem_s=1.0)
     resultado = renderizar_painel(prometheus_local.api, janela, tmp_path / "painel", origem=prometheus_local.url)

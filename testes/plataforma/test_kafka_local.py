@@ -14,8 +14,8 @@ from confluent_kafka import Consumer, Producer
 
 from plataforma.config import Configuracao
 from plataforma.erros import ErroDeAmbiente
-from plataforma.kafka_local import BrokerKafkaLocal, porta_livre
-from testes.conftest import par_de_portas_livres
+from plataforma.kafka_local import BrokerKafkaLocal, portas_livres_para_broker
+from plataforma.processos import porta_livre
 
 pytestmark = pytest.mark.integracao
 
@@ -57,7 +57,7 @@ def test_status_mostra_os_topicos_do_projeto(broker_kafka: BrokerKafkaLocal, cfg
 
 
 def test_porta_ocupada_gera_erro_claro(tmp_path: Path) -> None:
-    porta = par_de_portas_livres()
+    porta = portas_livres_para_broker()
     with socket.socket() as ocupante:
         ocupante.bind(("127.0.0.1", porta))
         ocupante.listen()
@@ -76,7 +76,7 @@ def _cli(args: list[str], ambiente: dict[str, str]) -> subprocess.CompletedProce
 
 
 def test_cli_iniciar_status_parar_libera_a_porta(tmp_path: Path) -> None:
-    porta = par_de_portas_livres()
+    porta = portas_livres_para_broker()
     ambiente = {
         **os.environ,
         "DETECTOR_PIX_DADOS_DIR": str(tmp_path),
@@ -105,7 +105,7 @@ def test_cli_sem_java_explica_o_que_instalar(tmp_path: Path) -> None:
     ambiente = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     ambiente["PATH"] = str(Path(sys.executable).parent)  # só o venv: nada de java
     ambiente["DETECTOR_PIX_DADOS_DIR"] = str(tmp_path)
-    ambiente["DETECTOR_PIX_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{par_de_portas_livres()}"
+    ambiente["DETECTOR_PIX_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{portas_livres_para_broker()}"
     resultado = _cli(["kafka", "iniciar"], ambiente)
     assert resultado.returncode == 1
     assert "Java não encontrado" in resultado.stderr

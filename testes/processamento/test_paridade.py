@@ -13,7 +13,7 @@ from processamento.features import COLUNAS_FEATURES
 from processamento.historico import features_em_lote
 from processamento.pipeline import iniciar_processamento
 from simulador import Parametros
-from testes.processamento.test_pipeline import CHAVE, cfg_isolada, ingerir, produzir_simulacao
+from testes.util import CHAVE, cfg_isolada, ingerir, produzir_simulacao
 
 pytestmark = pytest.mark.integracao
 

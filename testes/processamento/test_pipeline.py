@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
-
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from ingestao.bronze import iniciar_ingestao
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
 from processamento.conciliacao import conciliar
 from processamento.pipeline import iniciar_processamento
-from simulador import Parametros, gerar_tudo, produzir_mensagens
+from simulador import Parametros
+from testes.util import CHAVE, cfg_isolada, ingerir, produzir_simulacao
 
 pytestmark = pytest.mark.integracao
-
-CHAVE = b"chave-de-teste-com-32-caracteres!"
-
-
-def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, particoes: int = 2) -> Configuracao:
-    """Pasta de dados e tópicos só deste teste."""
-    sufixo = f"{nome}.{uuid.uuid4().hex[:8]}"
-    cfg = cfg_teste.com(
-        dados_dir=str(cfg_teste.pasta_dados / sufixo),
-        topico_transacoes=f"{sufixo}.transacoes",
-        topico_med=f"{sufixo}.med",
-        topico_decisoes=f"{sufixo}.decisoes",
-    )
-    broker.criar_topicos(cfg.topicos, particoes)
-    return cfg
-
-
-def produzir_simulacao(cfg: Configuracao, parametros: Parametros) -> tuple[Counter, int, int]:
-    """Produz o tráfego simulado; devolve os defeitos injetados e quantas transações e MED foram enviadas."""
-    tudo = gerar_tudo(parametros)
-    defeitos = Counter(d.tipo for d in tudo.defeitos)
-    total_tx = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
-    total_med = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, tudo.med, tudo.chaves_med)
-    return defeitos, total_tx, total_med
-
-
-def ingerir(spark: SparkSession, cfg: Configuracao) -> None:
-    for topico, nome in ((cfg.topico_transacoes, "bronze_transacoes"), (cfg.topico_med, "bronze_med")):
-        iniciar_ingestao(spark, cfg, topico, tabela(cfg, nome), disponivel=True).awaitTermination()
 
 
 def test_trafego_com_entrada_ruim_fecha_a_conciliacao(

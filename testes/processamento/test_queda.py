@@ -15,8 +15,8 @@ from plataforma.tabelas import checkpoint, tabela
 from processamento.conciliacao import conciliar
 from processamento.pipeline import CONSULTA_TRANSACOES
 from simulador import Parametros
-from testes.processamento.test_pipeline import CHAVE, cfg_isolada, ingerir, produzir_simulacao
 from testes.processos import derrubar_depois_de, executar_em_processo
+from testes.util import CHAVE, cfg_isolada, ingerir, produzir_simulacao
 
 pytestmark = pytest.mark.integracao
 

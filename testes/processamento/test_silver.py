@@ -14,8 +14,8 @@ from pyspark.sql import SparkSession
 from processamento.deduplicacao import Deduplicador
 from processamento.pseudonimizacao import pseudonimizar
 from processamento.silver import interpretar_med, interpretar_transacoes, quarentena, validas
+from testes.util import CHAVE
 
-CHAVE = b"chave-de-teste-com-32-caracteres!"
 INSTANTE = dt.datetime(2026, 11, 27, 12, 0, 0)
 VALIDA = {
     "end_to_end_id": "E00000000202611020002jHk2554cTva",
