@@ -35,6 +35,7 @@ PARAMETROS_PONTUACAO = (
     "intervalo_trigger_decisao",
     "intervalo_modelo_s",
     "intervalo_escrita_decisoes_s",
+    "tolerancia_futuro_s",
     "janela_deduplicacao_h",
     "chave_pseudonimizacao",
     "pushgateway_url",

@@ -431,7 +431,7 @@ class ProcessadorDeDecisoes:
             return
         for coluna in ("timestamp_kafka", "data_hora_ingestao"):
             bronze[coluna] = pd.to_datetime(bronze[coluna]).dt.tz_localize("UTC")
-        lido = interpretar_transacoes_pandas(bronze, self.chave)
+        lido = interpretar_transacoes_pandas(bronze, self.chave, self.cfg.tolerancia_futuro_s)
         validas = lido["motivos"].str.len() == 0
         candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
         duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"])

@@ -201,6 +201,16 @@ class Configuracao:
             "minutos",
         ),
     )
+    tolerancia_futuro_s: int = field(
+        default=300,
+        metadata=_inteiro(
+            "quanto a data/hora de um Pix pode estar à frente do relógio antes de ir para a quarentena "
+            "(FORA_DA_JANELA); protege o relógio do estado de um horário absurdo",
+            0,
+            86_400,
+            "segundos",
+        ),
+    )
     janela_deduplicacao_h: int = field(
         default=24,
         metadata=_inteiro(

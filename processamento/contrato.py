@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from operator import mul
 
 # Códigos de motivo ----------------------------------------------------------------------------------
@@ -30,6 +32,8 @@ FORMATO_INVALIDO = "FORMATO_INVALIDO"
 DOCUMENTO_INVALIDO = "DOCUMENTO_INVALIDO"
 CHAVE_INVALIDA = "CHAVE_INVALIDA"
 TXID_INVALIDO = "TXID_INVALIDO"
+FORA_DA_JANELA = "FORA_DA_JANELA"
+ERRO_INTERNO = "ERRO_INTERNO"
 
 MOTIVOS: dict[str, str] = {
     JSON_INVALIDO: "não é UTF-8, não é JSON ou não é um objeto JSON",
@@ -44,6 +48,8 @@ MOTIVOS: dict[str, str] = {
     DOCUMENTO_INVALIDO: "CPF/CNPJ com dígitos verificadores errados ou incompatível com tipo_pessoa (qualificado)",
     CHAVE_INVALIDA: "chave Pix inválida para o seu tipo_chave",
     TXID_INVALIDO: "txid fora das regras da forma de iniciação",
+    FORA_DA_JANELA: "data/hora antes do lançamento do Pix ou além da tolerância no futuro do relógio (qualificado)",
+    ERRO_INTERNO: "exceção inesperada ao interpretar a mensagem (qualificado pela classe do erro); o stream segue",
 }
 
 # Domínios ------------------------------------------------------------------------------------------
@@ -85,7 +91,17 @@ _DIAS_MES = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 TAMANHO_MAX_CHAVE = 77
 TAMANHO_MAX_TEXTO = 140
 TAMANHO_MAX_DISPOSITIVO = 64
-VALOR_MAXIMO = 1e11
+VALOR_MAXIMO = 1e11  # R$ 100 bilhões: acima disso é defeito, não Pix (o maior limite por transação é bem menor)
+VALOR_MINIMO = 0.01  # um centavo
+# Janela de aceite do tempo do evento: nenhum Pix é anterior ao lançamento (16/11/2020, BCB), e nenhum pode estar
+# no futuro além da tolerância de relógio (``tolerancia_futuro_s`` na configuração). Sem ela, um Pix datado de 2099
+# empurraria o relógio do estado para frente e a próxima expiração apagaria todas as contas.
+LANCAMENTO_DO_PIX_S = datetime(2020, 11, 16, tzinfo=UTC).timestamp()
+_LANCAMENTO_NA_DATA_HORA = "2020-11-16T00:00:00.000Z"
+_LANCAMENTO_NO_END_TO_END_ID = "202011160000"
+TOLERANCIA_FUTURO_PADRAO_S = 300
+# ASCII imprimível sem espaço: UUID, Android ID, hash.
+_RE_DISPOSITIVO = re.compile(rf"[\x21-\x7e]{{1,{TAMANHO_MAX_DISPOSITIVO}}}")
 
 
 def _dv_mod11(valores: list[int], pesos: tuple[int, ...]) -> int:
@@ -127,8 +143,40 @@ def cnpj_valido(cnpj: str) -> bool:
     return bool(_RE_CNPJ.fullmatch(cnpj)) and cnpj != cnpj[0] * 14 and digitos_cnpj(cnpj[:12]) == cnpj[12:]
 
 
+def _data_existe(ano: int, mes: int, dia: int) -> bool:
+    if dia > _DIAS_MES[mes]:
+        return False
+    return not (mes == 2 and dia == 29 and not (ano % 4 == 0 and (ano % 100 != 0 or ano % 400 == 0)))
+
+
 def end_to_end_id_valido(end_to_end_id: str) -> bool:
-    return len(end_to_end_id) == 32 and RE_END_TO_END_ID.fullmatch(end_to_end_id) is not None
+    """32 caracteres no formato do BCB e uma data (``yyyyMMdd``, posições 9 a 16) que existe no calendário."""
+    if len(end_to_end_id) != 32 or RE_END_TO_END_ID.fullmatch(end_to_end_id) is None:
+        return False
+    return _data_existe(int(end_to_end_id[9:13]), int(end_to_end_id[13:15]), int(end_to_end_id[15:17]))
+
+
+def instante_do_end_to_end_id(end_to_end_id: str) -> float:
+    """Epoch (s) do minuto ``yyyyMMddHHmm`` do EndToEndId (válido)."""
+    s = end_to_end_id
+    return datetime(int(s[9:13]), int(s[13:15]), int(s[15:17]), int(s[17:19]), int(s[19:21]), tzinfo=UTC).timestamp()
+
+
+def instante_de(texto: str) -> float:
+    """Epoch (s) de uma data/hora já conferida por ``data_hora_valida``."""
+    return datetime.fromisoformat(texto).timestamp()
+
+
+def janela_de_aceite(
+    agora_s: float | None = None, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S
+) -> tuple[float, float]:
+    """(mais antigo, mais novo) instante aceito: o lançamento do Pix e o relógio mais a tolerância."""
+    return LANCAMENTO_DO_PIX_S, (time.time() if agora_s is None else agora_s) + tolerancia_futuro_s
+
+
+def texto_seguro(texto: str) -> bool:
+    """Sem caractere de controle nem surrogate isolado (um "\\ud800" é JSON válido, mas não vira UTF-8)."""
+    return texto.isprintable()
 
 
 def data_hora_valida(texto: str) -> bool:
@@ -138,10 +186,7 @@ def data_hora_valida(texto: str) -> bool:
         return False
     if texto[8:10] <= "28":  # todo mês tem pelo menos 28 dias
         return True
-    ano, mes, dia = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if dia > _DIAS_MES[mes]:
-        return False
-    return not (mes == 2 and dia == 29 and not (ano % 4 == 0 and (ano % 100 != 0 or ano % 400 == 0)))
+    return _data_existe(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
 def chave_valida(chave: str, tipo_chave: str) -> bool:
@@ -170,8 +215,8 @@ def txid_valido(txid: str, forma: str) -> bool:
 
 
 def valor_valido(valor: float) -> bool:
-    """> 0, finito, no máximo 2 casas decimais (tolerância de ponto flutuante)."""
-    if not (0 < valor <= VALOR_MAXIMO) or not math.isfinite(valor):
+    """De um centavo a ``VALOR_MAXIMO``, finito, no máximo 2 casas decimais (tolerância de ponto flutuante)."""
+    if not (VALOR_MINIMO - 1e-9 <= valor <= VALOR_MAXIMO) or not math.isfinite(valor):
         return False
     centavos = valor * 100
     return abs(centavos - round(centavos)) < 1e-6
@@ -194,11 +239,18 @@ def _documento_ok(documento: str, tipo_pessoa: str) -> bool:
     return ok
 
 
-def _carregar(texto: str | bytes) -> dict | None:
-    try:
-        obj = json.loads(texto)
-    except (ValueError, UnicodeDecodeError, TypeError):
+def ler_json(texto: str | bytes | None) -> object:
+    """O objeto da mensagem, ou ``None`` se não é UTF-8 nem JSON (inclusive aninhado fundo demais para o parser)."""
+    if texto is None:
         return None
+    try:
+        return json.loads(texto)
+    except (ValueError, UnicodeDecodeError, TypeError, RecursionError):
+        return None
+
+
+def _carregar(texto: str | bytes) -> dict | None:
+    obj = ler_json(texto)
     return obj if type(obj) is dict else None
 
 
@@ -271,7 +323,7 @@ def _conferir_participante(parte: dict, papel: str, erros: list[str]) -> None:
     if documento is not None and tipo_pessoa is not None and not _documento_ok(documento, tipo_pessoa):
         erros.append(f"{DOCUMENTO_INVALIDO}:{papel}.documento")
     nome = _texto(parte, "nome", f"{papel}.nome", erros)
-    if nome is not None and not (0 < len(nome) <= TAMANHO_MAX_TEXTO and nome.strip()):
+    if nome is not None and not (0 < len(nome) <= TAMANHO_MAX_TEXTO and nome.strip() and texto_seguro(nome)):
         erros.append(f"{FORMATO_INVALIDO}:{papel}.nome")
 
 
@@ -294,16 +346,26 @@ _FORMAS = frozenset(FORMAS_INICIACAO)
 _FINALIDADES = frozenset(FINALIDADES)
 _CANAIS = frozenset(CANAIS)
 _TIPOS_CHAVE = frozenset(TIPOS_CHAVE)
-_CASA_END_TO_END_ID = RE_END_TO_END_ID.fullmatch
 
 
-def validar_transacao(texto: str | bytes) -> list[str]:
+def validar_transacao(texto: str | bytes, janela: tuple[float, float] | None = None) -> list[str]:
     """Todos os motivos pelos quais uma mensagem de ``pix.transacoes`` viola o contrato ([] = válida)."""
-    return validar_transacao_lida(_carregar(texto))
+    return validar_transacao_lida(_carregar(texto), janela)
 
 
-def validar_transacao_lida(obj: object) -> list[str]:
-    """``validar_transacao`` de uma mensagem já lida com ``json.loads`` (quem precisa do objeto lê uma vez só)."""
+def _no_tempo(antes_do_pix: bool, instante: Callable[[], float], nome: str, janela: tuple[float, float] | None,
+              erros: list[str]) -> None:  # fmt: skip
+    """``antes_do_pix`` vem de uma comparação de texto: o ano 0000 nem chega a virar datetime (que não o aceita)."""
+    piso, teto = janela or janela_de_aceite()
+    if antes_do_pix or not piso <= instante() <= teto:
+        erros.append(f"{FORA_DA_JANELA}:{nome}")
+
+
+def validar_transacao_lida(obj: object, janela: tuple[float, float] | None = None) -> list[str]:
+    """``validar_transacao`` de uma mensagem já lida com ``json.loads`` (quem precisa do objeto lê uma vez só).
+
+    ``janela``: (mais antigo, mais novo) instante aceito, de ``janela_de_aceite``; padrão: agora + 5 min.
+    """
     if type(obj) is not dict:
         return [JSON_INVALIDO]
     erros: list[str] = []
@@ -311,13 +373,19 @@ def validar_transacao_lida(obj: object) -> list[str]:
     end_to_end_id = g("end_to_end_id")
     if type(end_to_end_id) is not str:
         _falta_ou_tipo(end_to_end_id, "end_to_end_id", erros)
-    elif len(end_to_end_id) != 32 or _CASA_END_TO_END_ID(end_to_end_id) is None:
+    elif not end_to_end_id_valido(end_to_end_id):
         erros.append(END_TO_END_ID_INVALIDO)
+    else:
+        antes = end_to_end_id[9:21] < _LANCAMENTO_NO_END_TO_END_ID
+        _no_tempo(antes, lambda: instante_do_end_to_end_id(end_to_end_id), "end_to_end_id", janela, erros)
     data_hora = g("data_hora")
     if type(data_hora) is not str:
         _falta_ou_tipo(data_hora, "data_hora", erros)
     elif not data_hora_valida(data_hora):
         erros.append(f"{DATA_HORA_INVALIDA}:data_hora")
+    else:
+        antes = data_hora < _LANCAMENTO_NA_DATA_HORA  # ISO de largura fixa: a ordem do texto é a do tempo
+        _no_tempo(antes, lambda: instante_de(data_hora), "data_hora", janela, erros)
     valor = g("valor")
     if type(valor) is not float and type(valor) is not int:
         _falta_ou_tipo(valor, "valor", erros)
@@ -354,7 +422,7 @@ def validar_transacao_lida(obj: object) -> list[str]:
             erros.append(f"{TIPO_INVALIDO}:dispositivo")
         else:
             ident = _texto(dispositivo, "id", "dispositivo.id", erros)
-            if ident is not None and not 0 < len(ident) <= TAMANHO_MAX_DISPOSITIVO:
+            if ident is not None and _RE_DISPOSITIVO.fullmatch(ident) is None:
                 erros.append(f"{FORMATO_INVALIDO}:dispositivo.id")
             cadastrado = dispositivo.get("cadastrado")
             if cadastrado is None:
@@ -375,17 +443,17 @@ def validar_transacao_lida(obj: object) -> list[str]:
             erros.append(TXID_INVALIDO)
 
     info = _texto(obj, "info_pagador", "info_pagador", erros, obrigatorio=False)
-    if info is not None and len(info) > TAMANHO_MAX_TEXTO:
+    if info is not None and not (len(info) <= TAMANHO_MAX_TEXTO and texto_seguro(info)):
         erros.append(f"{FORMATO_INVALIDO}:info_pagador")
     return erros
 
 
-def validar_med(texto: str | bytes) -> list[str]:
+def validar_med(texto: str | bytes, janela: tuple[float, float] | None = None) -> list[str]:
     """Todos os motivos pelos quais uma notificação de ``pix.med`` viola o contrato ([] = válida)."""
-    return validar_med_lida(_carregar(texto))
+    return validar_med_lida(_carregar(texto), janela)
 
 
-def validar_med_lida(obj: object) -> list[str]:
+def validar_med_lida(obj: object, janela: tuple[float, float] | None = None) -> list[str]:
     """``validar_med`` de uma notificação já lida com ``json.loads``."""
     if type(obj) is not dict:
         return [JSON_INVALIDO]
@@ -396,6 +464,9 @@ def validar_med_lida(obj: object) -> list[str]:
     data_hora = _texto(obj, "data_hora_notificacao", "data_hora_notificacao", erros)
     if data_hora is not None and not data_hora_valida(data_hora):
         erros.append(f"{DATA_HORA_INVALIDA}:data_hora_notificacao")
+    elif data_hora is not None:
+        antes = data_hora < _LANCAMENTO_NA_DATA_HORA
+        _no_tempo(antes, lambda: instante_de(data_hora), "data_hora_notificacao", janela, erros)
     _codigo(obj, "tipo", "tipo", TIPOS_MED, erros)
     _numero(obj, "valor_contestado", erros)
     return erros

@@ -55,6 +55,7 @@ PARAMETROS_PROCESSAMENTO = (
     "intervalo_trigger",
     "max_arquivos_por_trigger",
     "atraso_tolerado_min",
+    "tolerancia_futuro_s",
     "janela_deduplicacao_h",
     "chave_pseudonimizacao",
     "pushgateway_url",
@@ -261,7 +262,7 @@ class ProcessadorDeTransacoes:
         inicio = time.perf_counter()
         self._sincronizar(lote)
         marcas = self._marcas_novas()
-        lido = _em_utc(interpretar_transacoes(lote_df, self.chave).toPandas())
+        lido = _em_utc(interpretar_transacoes(lote_df, self.chave, self.cfg.tolerancia_futuro_s).toPandas())
         agora = pd.Timestamp.now(tz="UTC")
         invalidas = lido[lido["motivos"].str.len() > 0]
         candidatas = lido[lido["motivos"].str.len() == 0].sort_values(["topico", "particao", "offset"])
@@ -336,7 +337,7 @@ class ProcessadorDeMed:
         self.quarentena = tabela(self.cfg, "silver_quarentena")
 
     def __call__(self, lote_df: DataFrame, lote: int) -> None:
-        interpretadas = interpretar_med(lote_df).localCheckpoint()
+        interpretadas = interpretar_med(lote_df, self.cfg.tolerancia_futuro_s).localCheckpoint()
         agora = F.current_timestamp()
         id_app = f"detector-pix:{CONSULTA_MED}"
         ordem = Window.partitionBy("end_to_end_id").orderBy("topico", "particao", "offset")

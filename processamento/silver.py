@@ -8,7 +8,6 @@ com motivos, vai para a quarentena com o payload cru e todos os motivos. O contr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -17,7 +16,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from processamento.contrato import validar_med_lida, validar_transacao_lida
+from processamento.contrato import (
+    ERRO_INTERNO,
+    TOLERANCIA_FUTURO_PADRAO_S,
+    janela_de_aceite,
+    ler_json,
+    validar_med_lida,
+    validar_transacao_lida,
+)
 from processamento.pseudonimizacao import id_chave, id_conta, pseudonimizar
 
 DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
@@ -86,76 +92,97 @@ def _instante(texto: str) -> datetime:
 
 
 def _end_to_end_id_se_houver(obj: object) -> str | None:
-    """O end_to_end_id de uma mensagem inválida, se legível: ajuda a investigar a quarentena."""
-    if isinstance(obj, dict) and isinstance(obj.get("end_to_end_id"), str):
-        return obj["end_to_end_id"][:64]
+    """O end_to_end_id de uma mensagem inválida, se legível: ajuda a investigar a quarentena.
+
+    Só texto ASCII imprimível: um surrogate isolado ou um byte de controle daqui derrubaria a conversão do lote.
+    """
+    if isinstance(obj, dict):
+        valor = obj.get("end_to_end_id")
+        if isinstance(valor, str) and valor.isascii() and valor.isprintable():
+            return valor[:64]
     return None
 
 
-def _ler_json(valor: bytes | None) -> object:
+def _para_quarentena(bruto: object, obj: object, motivos: list[str]) -> dict:
+    return {"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)}
+
+
+def _isolada(interpretar: Callable[[object], dict], bruto: object) -> dict:
+    """Uma mensagem nunca derruba o lote: o que escapar do contrato vira quarentena com ``ERRO_INTERNO:<classe>``."""
     try:
-        return json.loads(valor) if valor is not None else None
-    except (ValueError, UnicodeDecodeError):
-        return None
+        return interpretar(bruto)
+    except Exception as erro:  # o lote inteiro pararia, e cada reinício pararia de novo na mesma mensagem
+        return _para_quarentena(
+            bruto if isinstance(bruto, bytes) else None, None, [f"{ERRO_INTERNO}:{type(erro).__name__}"]
+        )
 
 
-def interpretar_transacoes_pandas(bronze: pd.DataFrame, chave: bytes) -> pd.DataFrame:
-    """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena."""
-    linhas = []
-    for bruto in bronze["valor_bruto"]:
-        obj = _ler_json(bruto)
-        motivos = validar_transacao_lida(obj)  # sem valor ou JSON ilegível: JSON_INVALIDO
-        if motivos:
-            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)})
-            continue
-        pagador, recebedor = obj["pagador"], obj["recebedor"]
-        dispositivo = obj.get("dispositivo")
-        valor_chave = obj.get("chave")
-        linha = {
-            "motivos": [],
-            "valor_bruto": None,
-            "end_to_end_id": obj["end_to_end_id"],
-            "data_hora": _instante(obj["data_hora"]),
-            "valor": float(obj["valor"]),
-            "forma_iniciacao": obj["forma_iniciacao"],
-            "finalidade": obj["finalidade"],
-            "canal": obj["canal"],
-            "chave_hash": pseudonimizar(chave, id_chave(obj["tipo_chave"], valor_chave)) if valor_chave else None,
-            "tipo_chave": obj.get("tipo_chave"),
-            "dispositivo_id_hash": pseudonimizar(chave, dispositivo["id"]) if dispositivo else None,
-            "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
-            "txid": obj.get("txid"),
-            "tem_info_pagador": bool(obj.get("info_pagador")),
-        }
-        for papel, parte in (("pagador", pagador), ("recebedor", recebedor)):
-            linha[f"{papel}_id_conta"] = pseudonimizar(chave, id_conta(parte))
-            linha[f"{papel}_ispb"] = parte["ispb"]
-            linha[f"{papel}_tipo_conta"] = parte["tipo_conta"]
-            linha[f"{papel}_tipo_pessoa"] = parte["tipo_pessoa"]
-            linha[f"{papel}_documento_hash"] = pseudonimizar(chave, parte["documento"])
-        linhas.append(linha)
+def _transacao(bruto: bytes | None, chave: bytes, janela: tuple[float, float]) -> dict:
+    obj = ler_json(bruto)
+    motivos = validar_transacao_lida(obj, janela)  # sem valor ou JSON ilegível: JSON_INVALIDO
+    if motivos:
+        return _para_quarentena(bruto, obj, motivos)
+    pagador, recebedor = obj["pagador"], obj["recebedor"]
+    dispositivo = obj.get("dispositivo")
+    valor_chave = obj.get("chave")
+    linha = {
+        "motivos": [],
+        "valor_bruto": None,
+        "end_to_end_id": obj["end_to_end_id"],
+        "data_hora": _instante(obj["data_hora"]),
+        "valor": float(obj["valor"]),
+        "forma_iniciacao": obj["forma_iniciacao"],
+        "finalidade": obj["finalidade"],
+        "canal": obj["canal"],
+        "chave_hash": pseudonimizar(chave, id_chave(obj["tipo_chave"], valor_chave)) if valor_chave else None,
+        "tipo_chave": obj.get("tipo_chave"),
+        "dispositivo_id_hash": pseudonimizar(chave, dispositivo["id"]) if dispositivo else None,
+        "dispositivo_cadastrado": dispositivo["cadastrado"] if dispositivo else None,
+        "txid": obj.get("txid"),
+        "tem_info_pagador": bool(obj.get("info_pagador")),
+    }
+    for papel, parte in (("pagador", pagador), ("recebedor", recebedor)):
+        linha[f"{papel}_id_conta"] = pseudonimizar(chave, id_conta(parte))
+        linha[f"{papel}_ispb"] = parte["ispb"]
+        linha[f"{papel}_tipo_conta"] = parte["tipo_conta"]
+        linha[f"{papel}_tipo_pessoa"] = parte["tipo_pessoa"]
+        linha[f"{papel}_documento_hash"] = pseudonimizar(chave, parte["documento"])
+    return linha
+
+
+def _med(bruto: bytes | None, janela: tuple[float, float]) -> dict:
+    obj = ler_json(bruto)
+    motivos = validar_med_lida(obj, janela)
+    if motivos:
+        return _para_quarentena(bruto, obj, motivos)
+    return {
+        "motivos": [],
+        "valor_bruto": None,
+        "end_to_end_id": obj["end_to_end_id"],
+        "data_hora_notificacao": _instante(obj["data_hora_notificacao"]),
+        "tipo": obj["tipo"],
+        "valor_contestado": float(obj["valor_contestado"]),
+    }
+
+
+def interpretar_transacoes_pandas(
+    bronze: pd.DataFrame, chave: bytes, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S
+) -> pd.DataFrame:
+    """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena.
+
+    Qualquer que seja o conteúdo, cada mensagem sai em exatamente uma linha, e nenhuma levanta exceção.
+    """
+    janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)  # um relógio por lote
+    linhas = [_isolada(lambda b: _transacao(b, chave, janela), bruto) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_TRANSACAO_INTERPRETADA)
 
 
-def interpretar_med_pandas(bronze: pd.DataFrame) -> pd.DataFrame:
+def interpretar_med_pandas(
+    bronze: pd.DataFrame, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S
+) -> pd.DataFrame:
     """Notificações MED: não têm dados pessoais além do end_to_end_id; só validar e tipar."""
-    linhas = []
-    for bruto in bronze["valor_bruto"]:
-        obj = _ler_json(bruto)
-        motivos = validar_med_lida(obj)
-        if motivos:
-            linhas.append({"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)})
-            continue
-        linhas.append(
-            {
-                "motivos": [],
-                "valor_bruto": None,
-                "end_to_end_id": obj["end_to_end_id"],
-                "data_hora_notificacao": _instante(obj["data_hora_notificacao"]),
-                "tipo": obj["tipo"],
-                "valor_contestado": float(obj["valor_contestado"]),
-            }
-        )
+    janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)
+    linhas = [_isolada(lambda b: _med(b, janela), bruto) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_MED_INTERPRETADA)
 
 
@@ -189,13 +216,19 @@ def _no_spark(bronze: DataFrame, funcao: Callable[[pd.DataFrame], pd.DataFrame],
     return bronze.select(*colunas).mapInPandas(lotes, esquema)
 
 
-def interpretar_transacoes(bronze: DataFrame, chave: bytes) -> DataFrame:
+def interpretar_transacoes(
+    bronze: DataFrame, chave: bytes, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S
+) -> DataFrame:
     """DataFrame da bronze -> uma linha por mensagem com ``motivos`` (vazio = válida)."""
-    return _no_spark(bronze, lambda parte: interpretar_transacoes_pandas(parte, chave), ESQUEMA_TRANSACAO_INTERPRETADA)
+    return _no_spark(
+        bronze,
+        lambda parte: interpretar_transacoes_pandas(parte, chave, tolerancia_futuro_s),
+        ESQUEMA_TRANSACAO_INTERPRETADA,
+    )
 
 
-def interpretar_med(bronze: DataFrame) -> DataFrame:
-    return _no_spark(bronze, interpretar_med_pandas, ESQUEMA_MED_INTERPRETADA)
+def interpretar_med(bronze: DataFrame, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S) -> DataFrame:
+    return _no_spark(bronze, lambda parte: interpretar_med_pandas(parte, tolerancia_futuro_s), ESQUEMA_MED_INTERPRETADA)
 
 
 def validas(interpretadas: DataFrame) -> DataFrame:

@@ -227,3 +227,54 @@ def test_exemplos_do_documento_do_contrato_sao_validos():
         }
     )  # fmt: skip
     assert list(json.loads(decisoes[0])) == list(json.loads(mensagens_kafka(linha)[0]))
+
+
+# Entrada quase certa que passava ou derrubava o lote (issue de robustez) ----------------------------------------
+@pytest.mark.parametrize(
+    ("mudanca", "motivo"),
+    [
+        ({"end_to_end_id": "E18236120202602311200aB3dE5fG7h9"}, c.END_TO_END_ID_INVALIDO),  # 31 de fevereiro
+        ({"end_to_end_id": "E18236120209901011200aB3dE5fG7h9"}, f"{c.FORA_DA_JANELA}:end_to_end_id"),
+        ({"end_to_end_id": "E18236120201901011200aB3dE5fG7h9"}, f"{c.FORA_DA_JANELA}:end_to_end_id"),
+        ({"data_hora": "2099-01-01T00:00:00.000Z"}, f"{c.FORA_DA_JANELA}:data_hora"),
+        ({"data_hora": "0000-01-01T00:00:00.000Z"}, f"{c.FORA_DA_JANELA}:data_hora"),
+        ({"data_hora": "2019-12-31T23:59:59.999Z"}, f"{c.FORA_DA_JANELA}:data_hora"),
+        ({"valor": 1e-9}, f"{c.VALOR_INVALIDO}:valor"),
+        ({"valor": 0.001}, f"{c.VALOR_INVALIDO}:valor"),
+        ({"dispositivo": {"id": "\ud800", "cadastrado": True}}, f"{c.FORMATO_INVALIDO}:dispositivo.id"),
+        ({"dispositivo": {"id": "a b", "cadastrado": True}}, f"{c.FORMATO_INVALIDO}:dispositivo.id"),
+        ({"info_pagador": "oi\u0000"}, f"{c.FORMATO_INVALIDO}:info_pagador"),
+    ],
+)
+def test_entrada_quase_certa_vai_para_a_quarentena_com_motivo(mudanca: dict, motivo: str) -> None:
+    texto = json.dumps(_base(**mudanca))  # ensure_ascii: "\ud800" vira o escape \\ud800, JSON válido
+    assert motivo in c.validar_transacao(texto)
+
+
+def test_nome_com_surrogate_isolado_e_formato_invalido() -> None:
+    msg = _base()
+    msg["pagador"] = {**msg["pagador"], "nome": "Maria \udc80"}
+    assert f"{c.FORMATO_INVALIDO}:pagador.nome" in c.validar_transacao(json.dumps(msg))
+
+
+def test_janela_segue_o_relogio_e_a_tolerancia() -> None:
+    msg = json.dumps(_base(data_hora="2026-11-27T23:41:07.412Z", end_to_end_id="E18236120202611272341aB3dE5fG7h9"))
+    instante = c.instante_de("2026-11-27T23:41:07.412Z")
+    assert c.validar_transacao(msg, c.janela_de_aceite(agora_s=instante - 299, tolerancia_futuro_s=300)) == []
+    atrasado_o_relogio = c.janela_de_aceite(agora_s=instante - 301, tolerancia_futuro_s=300)
+    assert f"{c.FORA_DA_JANELA}:data_hora" in c.validar_transacao(msg, atrasado_o_relogio)
+
+
+def test_json_aninhado_fundo_demais_e_json_invalido() -> None:
+    assert c.validar_transacao("[" * 100_000 + "]" * 100_000) == [c.JSON_INVALIDO]
+    assert c.validar_med('{"a":' * 100_000 + "1" + "}" * 100_000) == [c.JSON_INVALIDO]
+
+
+def test_med_fora_da_janela() -> None:
+    med = {
+        "end_to_end_id": "E18236120202611272341aB3dE5fG7h9",
+        "data_hora_notificacao": "2099-11-28T10:00:00.000Z",
+        "tipo": "SCAM",
+        "valor_contestado": 10.0,
+    }
+    assert c.validar_med(json.dumps(med)) == [f"{c.FORA_DA_JANELA}:data_hora_notificacao"]
