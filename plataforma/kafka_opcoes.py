@@ -6,7 +6,7 @@ em arquivo nem em log.
 
 from __future__ import annotations
 
-from plataforma.config import Configuracao, em_databricks
+from plataforma.config import Configuracao, ErroDeConfiguracao, em_databricks
 
 _MODULOS_LOGIN = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
@@ -33,10 +33,20 @@ def opcoes_kafka_spark(cfg: Configuracao) -> dict[str, str]:
         if em_databricks():  # o runtime do Databricks sombreia as classes do cliente Kafka
             modulo = f"kafkashaded.{modulo}"
         opcoes["kafka.sasl.mechanism"] = cfg.kafka_sasl_mecanismo
-        opcoes["kafka.sasl.jaas.config"] = (
-            f'{modulo} required username="{cfg.kafka_usuario}" password="{cfg.kafka_senha}";'
-        )
+        usuario, senha = _jaas_citado(cfg.kafka_usuario or ""), _jaas_citado(cfg.kafka_senha or "")
+        opcoes["kafka.sasl.jaas.config"] = f"{modulo} required username={usuario} password={senha};"
     return opcoes
+
+
+def _jaas_citado(valor: str) -> str:
+    """O valor entre aspas, com ``\\`` e ``"`` escapados: uma senha com aspas não injeta opções no JAAS.
+
+    O parser do Kafka (``JaasConfig``, um ``StreamTokenizer``) aceita esses escapes dentro das aspas, mas uma quebra de
+    linha encerraria o texto: essa é recusada.
+    """
+    if "\n" in valor or "\r" in valor:
+        raise ErroDeConfiguracao("Usuário ou senha do Kafka com quebra de linha: não cabe na configuração JAAS.")
+    return '"' + valor.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def opcoes_cliente_kafka(cfg: Configuracao) -> dict[str, str]:
