@@ -92,6 +92,9 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         executar_notebook("modelo", {"modo": "treinar", "gabarito": str(arquivo_gabarito)})
         _etapa(6, "notebook do modelo, modo pontuar: uma decisão para cada Pix do tópico (modo disponível)")
         executar_notebook("modelo", {"modo": "pontuar", "disponivel": "sim"})
+        # O lote único acima publica o total ao terminar; a consulta ao vivo, ao partir, zera o mesmo grupo no
+        # Pushgateway. Três raspagens de espera para o Prometheus guardar o total antes disso.
+        time.sleep(3 * RASPAGEM_S)
         _etapa(7, f"ao vivo: {TPS_AO_VIVO} Pix/s por {SEGUNDOS_AO_VIVO} s com a consulta de decisão rodando")
         inicio_ao_vivo_ms = _ao_vivo(demo)
 
