@@ -56,7 +56,7 @@ from plataforma.mlflow_local import configurar_mlflow, versao_por_alias
 from plataforma.tabelas import checkpoint, tabela
 from processamento.deduplicacao import Deduplicador
 from processamento.estado import ArmazemDeEstado
-from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosFeatures
+from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
 from processamento.silver import interpretar_transacoes_pandas
 
 if TYPE_CHECKING:
@@ -119,11 +119,44 @@ class ModeloEmUso:
         return self.modelo.pontuar(features)  # o modelo escolhe as colunas com que foi treinado
 
 
+def conferir_compatibilidade(modelo: object) -> None:
+    """Pontua um Pix sintético com as colunas que o motor produz; levanta se o modelo não serve a este motor.
+
+    Um champion treinado com uma coluna que o motor não produz (ou que devolve lixo) derrubaria cada lote, e o
+    reinício cairia no mesmo lote: melhor recusá-lo aqui, fora do caminho quente, e seguir com as regras.
+    """
+    sonda = pd.DataFrame({nome: np.zeros(1, tipo) for nome, tipo in COLUNAS_FEATURES.items()})
+    sonda = sonda.assign(valor=100.0, pagador_tipo_pessoa="PF", recebedor_tipo_pessoa="PF", forma_iniciacao="DICT")
+    score = np.asarray(modelo.pontuar(sonda), dtype=np.float64)
+    if score.shape != (1,) or not np.all((score >= 0) & (score <= 1)):
+        raise ValueError(f"o modelo devolveu {score!r} para um Pix; esperado um score entre 0 e 1")
+
+
 class VigiaDoChampion:
-    """Confere o alias ``champion`` e carrega a versão nova fora do caminho quente (troca sem reiniciar)."""
+    """Confere o alias ``champion`` e carrega a versão nova fora do caminho quente (troca sem reiniciar).
+
+    Degrada, nunca para: sem alias, ou com um champion que não carrega (artefato sumido, erro ao desserializar) ou
+    que não serve a este motor, a decisão segue só com as regras (métrica ``so_regras`` e alerta
+    DecisaoSoComRegras) e a versão é tentada de novo a cada ``intervalo_modelo_s``.
+    """
 
     def __init__(self, cfg: Configuracao) -> None:
         self.nome = cfg.nome_modelo_registrado
+        self.atual = ModeloEmUso(VERSAO_SO_REGRAS)
+        self.recusada: str | None = None  # a versão com o alias que não pôde ser usada (None = nenhuma)
+
+    def recusar(self, versao: str, erro: BaseException) -> None:
+        """Volta às regras e anota a versão recusada; o aviso sai uma vez por versão."""
+        if self.recusada != versao:
+            log.error(
+                "Champion %s versão %s recusado (%s: %s): decidindo SÓ COM AS REGRAS; tento de novo a cada "
+                "intervalo_modelo_s.",
+                self.nome,
+                versao,
+                type(erro).__name__,
+                erro,
+            )
+        self.recusada = versao
         self.atual = ModeloEmUso(VERSAO_SO_REGRAS)
 
     def verificar(self) -> bool:
@@ -137,18 +170,27 @@ class VigiaDoChampion:
             log.warning("Registro do MLflow indisponível (%s); sigo com %s.", erro, self._descrever())
             return False
         if registrada is None:
+            self.recusada = None
             if not self.atual.so_regras:
-                log.warning("O alias champion de %s sumiu; sigo com a versão %s.", self.nome, self.atual.versao)
-                return False
+                log.warning("O alias champion de %s sumiu: decidindo SÓ COM AS REGRAS até haver um.", self.nome)
+                self.atual = ModeloEmUso(VERSAO_SO_REGRAS)
+                return True
             if not getattr(self, "_avisado", False):
                 log.warning("Nenhum champion de %s no registro: decidindo SÓ COM AS REGRAS até haver um.", self.nome)
                 self._avisado = True
             return False
-        versao = registrada.version
-        if str(versao) == self.atual.versao:
+        versao = str(registrada.version)
+        if versao == self.atual.versao:
             return False
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{self.nome}/{versao}")
-        self.atual = ModeloEmUso(str(versao), pyfunc.unwrap_python_model())
+        try:
+            modelo = mlflow.pyfunc.load_model(f"models:/{self.nome}/{versao}").unwrap_python_model()
+            conferir_compatibilidade(modelo)
+        except Exception as erro:  # qualquer falha do modelo vira "só regras", nunca uma decisão a menos
+            mudou = not self.atual.so_regras
+            self.recusar(versao, erro)
+            return mudou
+        self.atual = ModeloEmUso(versao, modelo)
+        self.recusada = None
         log.warning("Champion de %s agora é a versão %s: usado a partir do próximo lote.", self.nome, versao)
         return True
 
@@ -384,8 +426,11 @@ class ProcessadorDeDecisoes:
 
     def _verificar_modelo(self) -> None:
         self.vigia.verificar()
+        self._publicar_modelo()
+
+    def _publicar_modelo(self) -> None:
         if self.metricas:
-            self.metricas.modelo(None if self.vigia.atual.so_regras else self.vigia.atual.versao)
+            self.metricas.modelo(None if self.vigia.atual.so_regras else self.vigia.atual.versao, self.vigia.recusada)
 
     def iniciar_tarefas(self) -> None:
         """Antes da consulta: grava pendências de uma execução anterior, carrega o champion, liga a linha."""
@@ -446,7 +491,7 @@ class ProcessadorDeDecisoes:
         if lote % INTERVALO_EXPIRACAO == 0:
             self.motor.expirar()
 
-        score = modelo.pontuar(features) if len(features) else np.zeros(0)
+        score, modelo = self._pontuar(modelo, features)
         self._observar_deriva(modelo, features, score)
         decididas = decidir(features, score, modelo.limiares) if len(features) else pd.DataFrame()
         saida = features[["end_to_end_id", "data_hora", "timestamp_kafka", "valor", "pagador_id_conta",
@@ -496,6 +541,20 @@ class ProcessadorDeDecisoes:
         if self.metricas:
             latencias = (saida["data_hora_decisao"] - saida["timestamp_kafka"]).dt.total_seconds().to_numpy()
             self.metricas.lote(por_decisao, latencias, segundos, sem_decisao, duplicatas)
+
+    def _pontuar(self, modelo: ModeloEmUso, features: pd.DataFrame) -> tuple[np.ndarray, ModeloEmUso]:
+        """Score do lote; se o modelo falhar aqui, este lote e os seguintes decidem só com as regras."""
+        if not len(features):
+            return np.zeros(0), modelo
+        try:
+            return modelo.pontuar(features), modelo
+        except Exception as erro:  # um lote que falha seria refeito e falharia de novo, para sempre
+            if modelo.so_regras:
+                raise  # as regras são código do projeto: falha nelas é defeito, não entrada
+            self.vigia.recusar(modelo.versao, erro)
+            self._publicar_modelo()
+            regras = self.vigia.atual
+            return regras.pontuar(features), regras
 
     def _publicar(self, saida: pd.DataFrame) -> None:
         """Produz as decisões e espera o broker confirmar: o lote só termina com as decisões no Kafka."""

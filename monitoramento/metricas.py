@@ -130,6 +130,13 @@ class _Publicador:
         return True
 
 
+def _numero_da_versao(versao: str) -> float:
+    try:
+        return float(versao)
+    except ValueError:
+        return math.nan
+
+
 class MetricasDaPontuacao(_Publicador):
     """Métricas da consulta de decisão (modo pontuar)."""
 
@@ -151,6 +158,11 @@ class MetricasDaPontuacao(_Publicador):
         self.versao_modelo = Gauge(
             "detector_pix_modelo_versao",
             "Versão do modelo registrado em uso (0 = nenhum; NaN = versão não numérica).",
+            registry=r,
+        )
+        self.champion_recusado = Gauge(
+            "detector_pix_champion_recusado",
+            "Versão com o alias champion que não pôde ser usada (não carrega ou não serve ao motor); 0 = nenhuma.",
             registry=r,
         )
         self.latencia = Histogram(
@@ -192,18 +204,19 @@ class MetricasDaPontuacao(_Publicador):
             registry=r,
         )
 
-    def modelo(self, versao: str | None) -> None:
-        """``None``: só regras (alerta DecisaoSoComRegras). Senão, a versão do modelo carregado."""
+    def modelo(self, versao: str | None, recusada: str | None = None) -> None:
+        """``None``: só regras (alerta DecisaoSoComRegras). Senão, a versão do modelo carregado.
+
+        ``recusada``: a versão com o alias champion que não pôde ser usada (não carrega ou não serve ao motor).
+        """
         with self._trava:
+            self.champion_recusado.set(_numero_da_versao(recusada) if recusada else 0)
             if versao is None:
                 self.so_regras.set(1)
                 self.versao_modelo.set(0)
                 return
             self.so_regras.set(0)
-            try:
-                self.versao_modelo.set(float(versao))
-            except ValueError:
-                self.versao_modelo.set(math.nan)
+            self.versao_modelo.set(_numero_da_versao(versao))
 
     def deriva(self, psi: Mapping[str, float], amostras: int, horas_cobertas: int) -> None:
         """PSI por variável da janela recente; sem referência (só regras), as séries somem no próximo push."""

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+from mlflow.pyfunc import PythonModel
 
 from monitoramento.local import HOST
 from plataforma.config import RAIZ_PROJETO, Configuracao
@@ -171,3 +172,19 @@ class ReceptorWebhook:
         self._servidor.shutdown()
         self._servidor.server_close()
         self._thread.join(5)
+
+
+class ModeloQueNaoDesserializa(PythonModel):
+    """Um ``python_model`` cujo artefato existe mas não volta à memória: como um pickle corrompido ou de outra versão.
+
+    Fica aqui (importável) para o cloudpickle gravá-lo por referência; ``__setstate__`` falha ao carregar.
+    """
+
+    def predict(self, context, model_input, params=None):  # sem anotações: o MLflow tentaria inferir a assinatura
+        return model_input
+
+    def __getstate__(self) -> dict:
+        return {"quebrado": True}
+
+    def __setstate__(self, estado: dict) -> None:
+        raise RuntimeError("artefato do modelo corrompido")

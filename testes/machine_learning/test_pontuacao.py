@@ -215,3 +215,67 @@ def _processo_do_notebook(cfg: Configuracao, saida: Path, *extras: str) -> subpr
     return executar_em_processo(
         cfg.com(pushgateway_url=""), saida, ["modelo", "--modo", "pontuar", *extras], campos, CHAVE
     )
+
+
+def test_champion_que_nao_carrega_ou_nao_serve_decide_so_com_regras_e_volta_no_rollback(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, pushgateway, ler_job
+) -> None:
+    """Degradar, nunca parar: champion corrompido ou incompatível vira só regras, com métrica; o rollback volta."""
+    import copy
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    from testes.util import ModeloQueNaoDesserializa
+
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-recusa").com(
+        intervalo_modelo_s=1, pushgateway_url=pushgateway.url
+    )
+    configurar_mlflow(cfg)
+    nome, cliente = cfg.nome_modelo_registrado, MlflowClient()
+    dados = simular(PARAMETROS_TREINO)
+    bom = treinar(
+        dados.transacoes, cfg=cfg, med=dados.med, candidatos=("regras",), importancia_max_linhas=500, **DIVISAO
+    )
+    assert bom.promovido
+    modelo_bom = mlflow.pyfunc.load_model(f"models:/{nome}/{bom.versao}").unwrap_python_model()
+    incompativel = copy.copy(modelo_bom)
+    incompativel.colunas = (*modelo_bom.colunas, "coluna_que_o_motor_nao_produz")
+    versoes = {}
+    for rotulo, python_model in (("corrompido", ModeloQueNaoDesserializa()), ("incompativel", incompativel)):
+        with mlflow.start_run():
+            info = mlflow.pyfunc.log_model(name="modelo", python_model=python_model, registered_model_name=nome)
+        versoes[rotulo] = str(info.registered_model_version)
+    cliente.set_registered_model_alias(nome, "champion", versoes["corrompido"])
+
+    metricas = MetricasDaPontuacao(cfg, job="teste_pontuacao_recusa")
+    tudo = gerar_tudo(Parametros(semente=12, clientes=300, dias=1.5, taxa_fraude=0.03, taxa_invalidas=0.0))
+    tercos = [len(tudo.transacoes) * i // 3 for i in range(4)]
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, metricas=metricas)  # parte, mesmo sem champion usável
+    try:
+        for i, (versao, o_que) in enumerate(
+            [(versoes["corrompido"], "corrompido"), (versoes["incompativel"], "incompativel"), (bom.versao, "rollback")]
+        ):
+            cliente.set_registered_model_alias(nome, "champion", versao)
+            if o_que == "rollback":
+                esperar(lambda: pontuador.vigia.atual.versao == bom.versao, 30, "o rollback para a versão boa")
+            else:
+                esperar(lambda v=versao: pontuador.vigia.recusada == v, 30, f"o champion {o_que} recusado")
+            parte = slice(tercos[i], tercos[i + 1])
+            produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes[parte], tudo.chaves[parte])
+            esperar(lambda n=tercos[i + 1]: sum(r.decididas for r in pontuador.resumos) >= n, 120, f"o terço {i + 1}")
+            if o_que != "rollback":
+                metricas.publicar()
+                series = ler_job("teste_pontuacao_recusa")
+                assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
+                assert series[("detector_pix_champion_recusado", frozenset())] == float(versao)
+        assert consulta.isActive and consulta.exception() is None  # a mesma consulta o tempo todo
+        cliente.delete_registered_model_alias(nome, "champion")  # sem alias: de volta às regras
+        esperar(lambda: pontuador.vigia.atual.so_regras, 30, "a volta às regras sem o alias")
+    finally:
+        consulta.stop()
+        pontuador.encerrar()
+    gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas().sort_values(["particao", "offset"])
+    assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
+    assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, bom.versao}  # nunca o corrompido nem o incompatível
+    assert (gold.groupby("particao")["versao_modelo"].last() == bom.versao).all()
