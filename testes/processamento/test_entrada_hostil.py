@@ -163,33 +163,30 @@ def test_qualquer_json(objetos: list[Any]) -> None:
     _conferir(interpretar_med_pandas(_bronze(valores)), valores, med=True)
 
 
-@CONFIG
-@given(dados=st.data())
-def test_mutacoes_quase_validas_de_transacoes(validas: tuple[list[dict], list[dict]], dados: st.DataObject) -> None:
-    transacoes, _ = validas
-    amostras = [dados.draw(mutacoes(transacoes)) for _ in range(dados.draw(st.integers(1, 8)))]
+def _interpretar_mutacoes(dados: st.DataObject, base: list[dict], med: bool) -> pd.DataFrame:
+    """Um lote de mutações da base, interpretado e conferido; uma mensagem intacta sai válida e com o mesmo id."""
+    amostras = [dados.draw(mutacoes(base)) for _ in range(dados.draw(st.integers(1, 8)))]
     valores = [texto for texto, _ in amostras]
-    saida = interpretar_transacoes_pandas(_bronze(valores), CHAVE)
-    _conferir(saida, valores, med=False)
+    saida = interpretar_med_pandas(_bronze(valores)) if med else interpretar_transacoes_pandas(_bronze(valores), CHAVE)
+    _conferir(saida, valores, med=med)
     for (texto, intacta), motivos, end_to_end_id in zip(
         amostras, saida["motivos"], saida["end_to_end_id"], strict=True
     ):
         if intacta:  # o isolamento não muda uma mensagem válida
             assert list(motivos) == [] and end_to_end_id == json.loads(texto)["end_to_end_id"]
-    _alimenta_dedup_e_motor(saida)
+    return saida
+
+
+@CONFIG
+@given(dados=st.data())
+def test_mutacoes_quase_validas_de_transacoes(validas: tuple[list[dict], list[dict]], dados: st.DataObject) -> None:
+    _alimenta_dedup_e_motor(_interpretar_mutacoes(dados, validas[0], med=False))
 
 
 @CONFIG
 @given(dados=st.data())
 def test_mutacoes_quase_validas_de_med(validas: tuple[list[dict], list[dict]], dados: st.DataObject) -> None:
-    _, med = validas
-    amostras = [dados.draw(mutacoes(med)) for _ in range(dados.draw(st.integers(1, 8)))]
-    valores = [texto for texto, _ in amostras]
-    saida = interpretar_med_pandas(_bronze(valores))
-    _conferir(saida, valores, med=True)
-    for (_texto, intacta), motivos in zip(amostras, saida["motivos"], strict=True):
-        if intacta:
-            assert list(motivos) == []
+    _interpretar_mutacoes(dados, validas[1], med=True)
 
 
 def _alimenta_dedup_e_motor(saida: pd.DataFrame) -> None:
