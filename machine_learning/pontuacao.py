@@ -413,7 +413,7 @@ class ProcessadorDeDecisoes:
             "marcas": (cfg.intervalo_modelo_s, self.buscar_marcas),
             "escrita": (cfg.intervalo_escrita_decisoes_s, self.escritor.descarregar),
             "precisao": (INTERVALO_PRECISAO_S, self.medir_precisao_tardia),
-            "metricas": (10, self.metricas.publicar if self.metricas else (lambda: None)),
+            "metricas": (10, self._publicar_metricas),
         }
         for nome, (intervalo, funcao) in tarefas.items():
             if agora < proximas.get(nome, 0.0):
@@ -423,6 +423,11 @@ class ProcessadorDeDecisoes:
                 funcao()
             except Exception as erro:
                 log.warning("Tarefa '%s' da pontuação falhou (%s); tento de novo em %s s.", nome, erro, intervalo)
+
+    def _publicar_metricas(self) -> None:
+        if self.metricas:
+            self.metricas.pendencias_de_decisao(len(self.escritor.pendentes()))
+            self.metricas.publicar()
 
     def _verificar_modelo(self) -> None:
         self.vigia.verificar()
@@ -456,8 +461,7 @@ class ProcessadorDeDecisoes:
         if self._tarefas is not None:
             self._tarefas.join(timeout=60)
         self.escritor.descarregar()
-        if self.metricas:
-            self.metricas.publicar()
+        self._publicar_metricas()
         self.produtor.flush(30)
         self._limite_threads.restore_original_limits()
 

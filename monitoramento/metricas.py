@@ -160,6 +160,11 @@ class MetricasDaPontuacao(_Publicador):
             "Versão do modelo registrado em uso (0 = nenhum; NaN = versão não numérica).",
             registry=r,
         )
+        self.pendencias = Gauge(
+            "detector_pix_pendencias_decisao",
+            "Lotes de decisões já no Kafka e ainda não gravados na gold_decisoes (arquivos de pendência).",
+            registry=r,
+        )
         self.champion_recusado = Gauge(
             "detector_pix_champion_recusado",
             "Versão com o alias champion que não pôde ser usada (não carrega ou não serve ao motor); 0 = nenhuma.",
@@ -217,6 +222,11 @@ class MetricasDaPontuacao(_Publicador):
                 return
             self.so_regras.set(0)
             self.versao_modelo.set(_numero_da_versao(versao))
+
+    def pendencias_de_decisao(self, lotes: int) -> None:
+        """Quantos lotes esperam a gravação na gold_decisoes; crescendo, a gravação em segundo plano está falhando."""
+        with self._trava:
+            self.pendencias.set(max(0, lotes))
 
     def deriva(self, psi: Mapping[str, float], amostras: int, horas_cobertas: int) -> None:
         """PSI por variável da janela recente; sem referência (só regras), as séries somem no próximo push."""

@@ -180,7 +180,7 @@ class ModeloQueNaoDesserializa(PythonModel):
     Fica aqui (importável) para o cloudpickle gravá-lo por referência; ``__setstate__`` falha ao carregar.
     """
 
-    def predict(self, context, model_input, params=None):  # sem anotações: o MLflow tentaria inferir a assinatura
+    def predict(self, context: object, model_input: list[str], params: dict | None = None) -> list[str]:
         return model_input
 
     def __getstate__(self) -> dict:

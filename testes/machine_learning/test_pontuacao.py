@@ -75,6 +75,7 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     # O modo só regras aparece numa métrica (Pushgateway real), com as contagens das decisões.
     series = ler_job("teste_pontuacao_so_regras")
     assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
+    assert series[("detector_pix_pendencias_decisao", frozenset())] == 0  # encerrar gravou todas
     assert not any(nome == "detector_pix_deriva_psi" for nome, _ in series)  # só regras: sem referência de deriva
     assert series[("detector_pix_deriva_amostras", frozenset())] == 0
     for decisao, n in gold["decisao"].value_counts().items():

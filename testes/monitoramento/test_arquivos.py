@@ -35,6 +35,7 @@ def _expostas() -> tuple[set[str], set[tuple[str, str]]]:
     pontuacao.modelo("1")
     pontuacao.lote({"APROVAR": 1, "REVISAR": 1, "BLOQUEAR": 1}, [0.1], 0.2, sem_decisao=1, duplicatas=1)
     pontuacao.deriva({"score": 0.01, "valor": 0.3}, amostras=5000, horas_cobertas=24)
+    pontuacao.pendencias_de_decisao(3)
     pontuacao.precisao_tardia({"BLOQUEAR": 10}, {"BLOQUEAR": 4})
     processamento = MetricasDoProcessamento(cfg)
     processamento.lote(ResumoDoLote(1, 4, 1, 1, 1, 1, 0.5, 10, 1_700_000_000.0))

@@ -33,10 +33,12 @@ def test_pontuacao_publica_decisoes_latencias_e_modo(
     metricas.modelo(None)
     metricas.lote({"APROVAR": 7, "REVISAR": 2, "BLOQUEAR": 1}, [0.02, 0.3, 0.3, 3.0], 0.8, sem_decisao=2, duplicatas=1)
     metricas.lote({"APROVAR": 3}, [-0.01], 0.4, sem_decisao=0, duplicatas=0)
+    metricas.pendencias_de_decisao(4)
     antes = time.time()
     assert metricas.publicar() is True
 
     series = ler_job(job)
+    assert series[_serie("detector_pix_pendencias_decisao")] == 4
     assert series[_serie("detector_pix_decisoes_total", decisao="APROVAR")] == 10
     assert series[_serie("detector_pix_decisoes_total", decisao="REVISAR")] == 2
     assert series[_serie("detector_pix_decisoes_total", decisao="BLOQUEAR")] == 1

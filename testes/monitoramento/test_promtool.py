@@ -54,5 +54,6 @@ def test_casos_cobrem_os_alertas_de_deriva_e_os_que_mudaram_de_chave() -> None:
         "PontuacaoParada",
         "QuarentenaAlta",
         "PushgatewayFora",
+        "PendenciasDeDecisaoAcumuladas",
     }
     assert pedidos <= disparam, pedidos - disparam
