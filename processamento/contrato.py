@@ -15,7 +15,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from operator import mul
 
@@ -157,13 +157,20 @@ def end_to_end_id_valido(end_to_end_id: str) -> bool:
 
 
 def instante_do_end_to_end_id(end_to_end_id: str) -> float:
-    """Epoch (s) do minuto ``yyyyMMddHHmm`` do EndToEndId (válido)."""
+    """Epoch (s) do minuto ``yyyyMMddHHmm`` do EndToEndId (válido); ``-inf`` antes do lançamento do Pix."""
     s = end_to_end_id
+    if s[9:21] < _LANCAMENTO_NO_END_TO_END_ID:  # o ano 0000 nem cabe num datetime
+        return -math.inf
     return datetime(int(s[9:13]), int(s[13:15]), int(s[15:17]), int(s[17:19]), int(s[19:21]), tzinfo=UTC).timestamp()
 
 
 def instante_de(texto: str) -> float:
-    """Epoch (s) de uma data/hora já conferida por ``data_hora_valida``."""
+    """Epoch (s) de uma data/hora já conferida por ``data_hora_valida``; ``-inf`` antes do lançamento do Pix.
+
+    ISO de largura fixa: a ordem do texto é a do tempo, e o ano 0000 (que não cabe num datetime) nem é convertido.
+    """
+    if texto < _LANCAMENTO_NA_DATA_HORA:
+        return -math.inf
     return datetime.fromisoformat(texto).timestamp()
 
 
@@ -353,11 +360,9 @@ def validar_transacao(texto: str | bytes, janela: tuple[float, float] | None = N
     return validar_transacao_lida(_carregar(texto), janela)
 
 
-def _no_tempo(antes_do_pix: bool, instante: Callable[[], float], nome: str, janela: tuple[float, float] | None,
-              erros: list[str]) -> None:  # fmt: skip
-    """``antes_do_pix`` vem de uma comparação de texto: o ano 0000 nem chega a virar datetime (que não o aceita)."""
+def _no_tempo(instante: float, nome: str, janela: tuple[float, float] | None, erros: list[str]) -> None:
     piso, teto = janela or janela_de_aceite()
-    if antes_do_pix or not piso <= instante() <= teto:
+    if not piso <= instante <= teto:
         erros.append(f"{FORA_DA_JANELA}:{nome}")
 
 
@@ -376,16 +381,14 @@ def validar_transacao_lida(obj: object, janela: tuple[float, float] | None = Non
     elif not end_to_end_id_valido(end_to_end_id):
         erros.append(END_TO_END_ID_INVALIDO)
     else:
-        antes = end_to_end_id[9:21] < _LANCAMENTO_NO_END_TO_END_ID
-        _no_tempo(antes, lambda: instante_do_end_to_end_id(end_to_end_id), "end_to_end_id", janela, erros)
+        _no_tempo(instante_do_end_to_end_id(end_to_end_id), "end_to_end_id", janela, erros)
     data_hora = g("data_hora")
     if type(data_hora) is not str:
         _falta_ou_tipo(data_hora, "data_hora", erros)
     elif not data_hora_valida(data_hora):
         erros.append(f"{DATA_HORA_INVALIDA}:data_hora")
     else:
-        antes = data_hora < _LANCAMENTO_NA_DATA_HORA  # ISO de largura fixa: a ordem do texto é a do tempo
-        _no_tempo(antes, lambda: instante_de(data_hora), "data_hora", janela, erros)
+        _no_tempo(instante_de(data_hora), "data_hora", janela, erros)
     valor = g("valor")
     if type(valor) is not float and type(valor) is not int:
         _falta_ou_tipo(valor, "valor", erros)
@@ -465,8 +468,7 @@ def validar_med_lida(obj: object, janela: tuple[float, float] | None = None) -> 
     if data_hora is not None and not data_hora_valida(data_hora):
         erros.append(f"{DATA_HORA_INVALIDA}:data_hora_notificacao")
     elif data_hora is not None:
-        antes = data_hora < _LANCAMENTO_NA_DATA_HORA
-        _no_tempo(antes, lambda: instante_de(data_hora), "data_hora_notificacao", janela, erros)
+        _no_tempo(instante_de(data_hora), "data_hora_notificacao", janela, erros)
     _codigo(obj, "tipo", "tipo", TIPOS_MED, erros)
     _numero(obj, "valor_contestado", erros)
     return erros

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -173,7 +174,8 @@ def interpretar_transacoes_pandas(
     Qualquer que seja o conteúdo, cada mensagem sai em exatamente uma linha, e nenhuma levanta exceção.
     """
     janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)  # um relógio por lote
-    linhas = [_isolada(lambda b: _transacao(b, chave, janela), bruto) for bruto in bronze["valor_bruto"]]
+    interpretar = partial(_transacao, chave=chave, janela=janela)
+    linhas = [_isolada(interpretar, bruto) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_TRANSACAO_INTERPRETADA)
 
 
@@ -182,7 +184,8 @@ def interpretar_med_pandas(
 ) -> pd.DataFrame:
     """Notificações MED: não têm dados pessoais além do end_to_end_id; só validar e tipar."""
     janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)
-    linhas = [_isolada(lambda b: _med(b, janela), bruto) for bruto in bronze["valor_bruto"]]
+    interpretar = partial(_med, janela=janela)
+    linhas = [_isolada(interpretar, bruto) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_MED_INTERPRETADA)
 
 
