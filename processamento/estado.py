@@ -6,18 +6,25 @@ Cada lote grava só o que mudou (``log-b``); de tempos em tempos, um ``snapshot-
 o lote ``b`` depois de uma queda começa do estado de ``b - 1`` e regrava ``log-b`` igual: as escritas são
 idempotentes, como as das tabelas Delta com ``txnVersion``.
 
-Funciona em qualquer caminho com semântica de arquivo: pasta local ou volume do Unity Catalog
-(``/Volumes/...``).
+Funciona em qualquer caminho com semântica de arquivo, inclusive os que não aceitam escrita aleatória: volume
+do Unity Catalog (``/Volumes/...``), S3 ou ADLS montados. Cada arquivo é montado inteiro na memória e escrito de
+uma vez, do começo ao fim (o ``np.savez`` direto no arquivo volta ao cabeçalho de cada array para acertar o
+tamanho, e um volume recusa essa escrita), com um nome temporário renomeado no fim.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+log = logging.getLogger("detector_pix.estado")
 
 
 class ComEstado(Protocol):
@@ -29,6 +36,21 @@ class ComEstado(Protocol):
 
 
 _ARQUIVO = re.compile(r"(snapshot|log)-(\d{12})\.npz")
+
+
+def serializar(estado: dict[str, np.ndarray]) -> bytes:
+    """O estado como um ``.npz`` em memória (o zip volta atrás para escrever cabeçalhos; na memória, pode)."""
+    memoria = io.BytesIO()
+    np.savez(memoria, **estado)
+    return memoria.getvalue()
+
+
+def gravar_sequencial(destino: Path, conteudo: bytes) -> None:
+    """Escreve ``conteudo`` num temporário, do começo ao fim, e o renomeia: um leitor nunca vê meio arquivo."""
+    temporario = destino.with_name(f".{destino.name}.tmp")
+    with open(temporario, "wb") as arquivo:
+        arquivo.write(conteudo)
+    os.replace(temporario, destino)
 
 
 class ArmazemDeEstado:
@@ -44,10 +66,7 @@ class ArmazemDeEstado:
 
     def _escrever(self, nome: str, estado: dict[str, np.ndarray]) -> None:
         self.pasta.mkdir(parents=True, exist_ok=True)
-        temporario = self.pasta / f".{nome}.tmp.npz"
-        with temporario.open("wb") as arquivo:
-            np.savez(arquivo, **estado)
-        os.replace(temporario, self.pasta / nome)  # atômico: um leitor nunca vê um arquivo pela metade
+        gravar_sequencial(self.pasta / nome, serializar(estado))
 
     def _escrever_lote(
         self, lote: int, mudancas: dict[str, np.ndarray], completo: dict[str, np.ndarray] | None = None
@@ -82,6 +101,22 @@ class ArmazemDeEstado:
                 componente.aplicar({k.removeprefix(prefixo): v for k, v in parte.items() if k.startswith(prefixo)})
             extras.append({k: v for k, v in parte.items() if k.split(".", 1)[0] not in componentes})
         return extras
+
+    def salvar_snapshot(self, lote: int, estado: dict[str, np.ndarray], guardar: int = 2) -> None:
+        """Só o snapshot (quem tem o log dos lotes em outro lugar, como o caminho quente no Kafka)."""
+        self._escrever(f"snapshot-{lote:012d}.npz", estado)
+        for numero in sorted(self._arquivos("snapshot"))[:-guardar]:
+            self._arquivos("snapshot")[numero].unlink(missing_ok=True)
+
+    def ultimo_snapshot(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """O snapshot mais recente que se lê inteiro (um arquivo corrompido fica para trás, com aviso)."""
+        for numero, caminho in sorted(self._arquivos("snapshot").items(), reverse=True):
+            try:
+                with np.load(caminho, allow_pickle=False) as dados:
+                    return numero, {k: dados[k] for k in dados.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as erro:
+                log.warning("Snapshot %s ilegível (%s); tento o anterior.", caminho, erro)
+        return None
 
     def precisa_snapshot(self, lote: int) -> bool:
         return lote % self.intervalo_snapshot == 0
