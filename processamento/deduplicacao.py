@@ -61,6 +61,26 @@ class Deduplicador:
             del self.vistos[minuto]
         return duplicata, antigo
 
+    def ja_vistos(self, end_to_end_id: pd.Series) -> np.ndarray:
+        """Quais ids já estão na memória, sem guardar nada; um id sem data legível nunca foi visto."""
+        if not len(end_to_end_id):
+            return np.zeros(0, bool)
+        instantes = pd.to_datetime(end_to_end_id.str.slice(9, 21), format="%Y%m%d%H%M", utc=True, errors="coerce")
+        legivel = instantes.notna().to_numpy()
+        minutos = np.where(legivel, instantes.to_numpy("datetime64[m]").astype(np.int64, copy=False), -1)
+        hashes = hash_id(end_to_end_id)
+        vistos = np.zeros(len(end_to_end_id), bool)
+        for minuto in np.unique(minutos[legivel]).tolist():
+            memoria = self.vistos.get(minuto)
+            if memoria is not None:
+                deste = minutos == minuto
+                vistos[deste] = np.isin(hashes[deste], memoria)
+        return vistos
+
+    def esquecer_mudancas(self) -> None:
+        """Para quem não grava o log por lote (o caminho quente grava snapshots): não acumular os novos."""
+        self._novos = []
+
     def _guardar(self, hashes: np.ndarray, minutos: np.ndarray) -> None:
         for minuto in np.unique(minutos).tolist():
             deste = hashes[minutos == minuto]

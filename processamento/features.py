@@ -459,6 +459,11 @@ class MotorDeFeatures:
             self._tocadas[tipo], self._removidas[tipo] = [], []
         return saida
 
+    def esquecer_mudancas(self) -> None:
+        """Para quem não grava o log por lote (o caminho quente grava snapshots): não acumular as tocadas."""
+        self._tocadas = {"conta": [], "chave": []}
+        self._removidas = {"conta": [], "chave": []}
+
     def aplicar(self, estado: dict[str, np.ndarray]) -> None:
         """Aplica o resultado de ``extrair`` (de um snapshot ou de um lote do log)."""
         self.relogio_s = max(self.relogio_s, int(estado["relogio_s"][0]))

@@ -167,13 +167,18 @@ def _med(bruto: bytes | None, janela: tuple[float, float]) -> dict:
 
 
 def interpretar_transacoes_pandas(
-    bronze: pd.DataFrame, chave: bytes, tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S
+    bronze: pd.DataFrame,
+    chave: bytes,
+    tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S,
+    agora_s: float | None = None,
 ) -> pd.DataFrame:
     """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena.
 
     Qualquer que seja o conteúdo, cada mensagem sai em exatamente uma linha, e nenhuma levanta exceção.
+    ``agora_s`` fixa o relógio da janela de aceite: quem refaz um lote passa o relógio gravado com ele, e a
+    mesma mensagem recebe a mesma classificação.
     """
-    janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)  # um relógio por lote
+    janela = janela_de_aceite(agora_s, tolerancia_futuro_s)  # um relógio por lote
     interpretar = partial(_transacao, chave=chave, janela=janela)
     linhas = [_isolada(interpretar, bruto) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_TRANSACAO_INTERPRETADA)

@@ -217,15 +217,18 @@ def test_exemplos_do_documento_do_contrato_sao_validos():
 
     import pandas as pd
 
-    from machine_learning.pontuacao import mensagens_kafka
+    from machine_learning.nucleo import ESQUEMA_DECISOES, mensagens_kafka
 
     agora = pd.Timestamp.now(tz="UTC")
     linha = pd.DataFrame(
         {
-            "end_to_end_id": ["E1"], "decisao": ["APROVAR"], "score": [0.1], "motivos": [[]], "versao_modelo": ["1"],
-            "data_hora": [agora], "timestamp_kafka": [agora], "data_hora_decisao": [agora],
+            "id_decisao": ["pix.transacoes/0/1"], "end_to_end_id": ["E1"], "decisao": ["APROVAR"], "score": [0.1],
+            "motivos": [[]], "versao_modelo": ["1"], "data_hora": [agora], "timestamp_kafka": [agora],
+            "data_hora_decisao": [agora], "valor": [10.0], "pagador_id_conta": ["p"], "recebedor_id_conta": ["r"],
+            "topico": ["pix.transacoes"], "particao": [0], "offset": [1], "lote": [3],
         }
     )  # fmt: skip
+    assert list(json.loads(mensagens_kafka(linha)[0])) == ESQUEMA_DECISOES.fieldNames()  # a gold lê o mesmo JSON
     assert list(json.loads(decisoes[0])) == list(json.loads(mensagens_kafka(linha)[0]))
 
 

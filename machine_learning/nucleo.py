@@ -1,0 +1,261 @@
+"""O núcleo da decisão: um lote de mensagens cruas do Kafka entra; decisões e mudanças de estado saem.
+
+Uma implementação para todo jeito de alimentá-lo: o caminho quente (``tempo_real.py``, Kafka direto), o
+micro-batch do Spark (``pontuacao.py``, a linha de base do benchmark) e a reconstrução do estado depois de uma
+queda. Nenhuma cópia de lógica: o contrato e a pseudonimização são os da silver (``processamento.silver``), a
+deduplicação é a do processamento, as features saem do mesmo ``MotorDeFeatures`` do processamento e do treino,
+e a decisão, do mesmo modelo e das mesmas regras (``decisao.py``).
+
+Determinístico: o mesmo estado, as mesmas mensagens, o mesmo relógio (``agora_s``, que decide a janela de
+aceite) e as mesmas marcas MED dão as mesmas decisões e o mesmo estado. É o que deixa uma recuperação refazer
+os lotes gravados e chegar ao estado exato de antes da queda.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import types as T
+
+from machine_learning.decisao import DECISOES, MENSAGEM_INVALIDA, REVISAR, decidir
+from machine_learning.modelo_em_uso import ModeloEmUso
+from plataforma.config import Configuracao
+from plataforma.kafka_opcoes import opcoes_cliente_kafka
+from processamento.deduplicacao import Deduplicador
+from processamento.estado import ComEstado
+from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosFeatures
+from processamento.silver import interpretar_transacoes_pandas
+
+INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estado (lotes aqui são curtos)
+
+# O que o núcleo precisa de cada mensagem do Kafka (os nomes da bronze).
+COLUNAS_MENSAGEM = ("valor_bruto", "topico", "particao", "offset", "timestamp_kafka")
+
+ESQUEMA_DECISOES = T.StructType(
+    [
+        T.StructField("id_decisao", T.StringType()),
+        T.StructField("end_to_end_id", T.StringType()),
+        T.StructField("decisao", T.StringType()),
+        T.StructField("score", T.DoubleType()),
+        T.StructField("motivos", T.ArrayType(T.StringType())),
+        T.StructField("versao_modelo", T.StringType()),
+        T.StructField("data_hora", T.TimestampType()),
+        T.StructField("timestamp_kafka", T.TimestampType()),
+        T.StructField("data_hora_decisao", T.TimestampType()),
+        T.StructField("valor", T.DoubleType()),
+        T.StructField("pagador_id_conta", T.StringType()),
+        T.StructField("recebedor_id_conta", T.StringType()),
+        T.StructField("topico", T.StringType()),
+        T.StructField("particao", T.IntegerType()),
+        T.StructField("offset", T.LongType()),
+        T.StructField("lote", T.LongType()),
+    ]
+)
+_COLUNAS_DA_TRANSACAO = [
+    "end_to_end_id", "data_hora", "timestamp_kafka", "valor", "pagador_id_conta", "recebedor_id_conta",
+    "topico", "particao", "offset",
+]  # fmt: skip
+
+
+def id_decisao(topico: pd.Series, particao: pd.Series, offset: pd.Series) -> pd.Series:
+    """``<tópico>/<partição>/<offset>`` do Pix decidido: estável entre tentativas, único por mensagem."""
+    return topico.astype(str) + "/" + particao.astype(str) + "/" + offset.astype(str)
+
+
+@dataclass
+class ResultadoDoLote:
+    """O que um lote produziu: as decisões (colunas de ``ESQUEMA_DECISOES``) e o que as explica."""
+
+    decisoes: pd.DataFrame
+    features: pd.DataFrame  # as features das transações aceitas, na ordem do motor
+    score: np.ndarray  # alinhado com ``features``
+    modelo: ModeloEmUso | None  # None: só estado (lote refeito numa recuperação, sem decidir)
+    entrada: int
+    duplicatas: int
+    sem_decisao: int  # fora do contrato e sem end_to_end_id legível, ou inválida com o id de um Pix já decidido
+
+    @property
+    def por_decisao(self) -> dict[str, int]:
+        contagem = self.decisoes["decisao"].value_counts() if len(self.decisoes) else {}
+        return {d: int(contagem.get(d, 0)) for d in DECISOES}
+
+
+class NucleoDeDecisao:
+    """Estado da decisão (motor de features e deduplicação) e a função lote -> decisões."""
+
+    def __init__(
+        self,
+        chave: bytes,
+        tolerancia_futuro_s: float,
+        janela_deduplicacao_h: int,
+        parametros: ParametrosFeatures | None = None,
+    ) -> None:
+        self.chave = chave
+        self.tolerancia_futuro_s = tolerancia_futuro_s
+        self.janela_deduplicacao_h = janela_deduplicacao_h
+        self.parametros = parametros or ParametrosFeatures()
+        self.reiniciar()
+
+    def reiniciar(self) -> None:
+        self.motor = MotorDeFeatures(self.parametros)
+        self.dedup = Deduplicador(self.janela_deduplicacao_h)
+
+    def componentes(self) -> dict[str, ComEstado]:
+        """O estado, pelos nomes com que o armazém o grava."""
+        return {"features": self.motor, "dedup": self.dedup}
+
+    def decidir(
+        self,
+        mensagens: pd.DataFrame,
+        lote: int,
+        agora_s: float,
+        marcas: pd.DataFrame | None = None,
+        modelo: ModeloEmUso | None = None,
+        ao_falhar: Callable[[ModeloEmUso, Exception], ModeloEmUso] | None = None,
+    ) -> ResultadoDoLote:
+        """Interpreta, deduplica, calcula as features e decide um lote (colunas ``COLUNAS_MENSAGEM``).
+
+        - ``agora_s``: o relógio do lote (janela de aceite do contrato); gravado com o lote para refazê-lo igual.
+        - ``marcas``: notificações MED resolvidas (``recebedor_id_conta``, ``data_hora_notificacao``).
+        - ``modelo``: quem pontua; ``None`` só atualiza o estado (não pontua nem decide).
+        - ``ao_falhar``: se o modelo levantar neste lote, devolve o que pontua no lugar (as regras); sem ele, a
+          exceção sobe. Um lote que falha seria refeito e falharia de novo, para sempre.
+        """
+        if "data_hora_ingestao" not in mensagens:  # só a bronze tem; aqui, o relógio do lote (refeito igual)
+            mensagens = mensagens.assign(data_hora_ingestao=pd.Timestamp(agora_s, unit="s", tz="UTC"))
+        lido = interpretar_transacoes_pandas(mensagens, self.chave, self.tolerancia_futuro_s, agora_s)
+        validas = (lido["motivos"].str.len() == 0).to_numpy()
+        candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
+        duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"])
+        aceitas = candidatas[~duplicata]
+        extras = ["forma_iniciacao", "timestamp_kafka", "topico", "particao", "offset"]
+        features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas)
+        if lote % INTERVALO_EXPIRACAO == 0:
+            self.motor.expirar()
+
+        # Fora do contrato com end_to_end_id legível: não dá para aprovar às cegas, vai para revisão. Mas nunca
+        # uma segunda decisão para um Pix válido já decidido (ou decidido neste lote): essa fica sem decisão.
+        invalidas = lido[~validas & lido["end_to_end_id"].notna().to_numpy()]
+        ids = invalidas["end_to_end_id"]
+        invalidas = invalidas[~ids.duplicated().to_numpy() & ~self.dedup.ja_vistos(ids)]
+        sem_decisao = int((~validas).sum()) - len(invalidas)
+        if modelo is None:
+            vazio = pd.DataFrame(columns=ESQUEMA_DECISOES.fieldNames())
+            return ResultadoDoLote(vazio, features, np.zeros(0), None, len(lido), int(duplicata.sum()), sem_decisao)
+
+        score, modelo = self._pontuar(modelo, features, ao_falhar)
+        decididas = decidir(features, score, modelo.limiares) if len(features) else pd.DataFrame()
+        saida = features[_COLUNAS_DA_TRANSACAO].assign(
+            decisao=decididas.get("decisao"), motivos=decididas.get("motivos"), score=score,
+            versao_modelo=modelo.versao,
+        )  # fmt: skip
+        if len(invalidas):
+            saida = pd.concat(
+                [
+                    saida,
+                    invalidas[["end_to_end_id", "timestamp_kafka", "topico", "particao", "offset"]].assign(
+                        decisao=REVISAR,
+                        motivos=[[MENSAGEM_INVALIDA, *m] for m in invalidas["motivos"]],
+                        score=np.nan,
+                        versao_modelo=modelo.versao,
+                    ),
+                ],
+                ignore_index=True,
+            )
+        saida["id_decisao"] = id_decisao(saida["topico"], saida["particao"], saida["offset"])
+        saida["data_hora_decisao"] = pd.Timestamp.now(tz="UTC")
+        saida["lote"] = lote
+        saida = saida.reindex(columns=ESQUEMA_DECISOES.fieldNames())
+        return ResultadoDoLote(saida, features, score, modelo, len(lido), int(duplicata.sum()), sem_decisao)
+
+    @staticmethod
+    def _pontuar(
+        modelo: ModeloEmUso,
+        features: pd.DataFrame,
+        ao_falhar: Callable[[ModeloEmUso, Exception], ModeloEmUso] | None,
+    ) -> tuple[np.ndarray, ModeloEmUso]:
+        if not len(features):
+            return np.zeros(0), modelo
+        try:
+            return modelo.pontuar(features), modelo
+        except Exception as erro:
+            if modelo.so_regras or ao_falhar is None:
+                raise  # as regras são código do projeto: falha nelas é defeito, não entrada
+            substituto = ao_falhar(modelo, erro)
+            return substituto.pontuar(features), substituto
+
+
+# O tópico das decisões ----------------------------------------------------------------------------
+def _iso(coluna: pd.Series) -> list[str | None]:
+    texto = coluna.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
+    return texto.where(coluna.notna(), None).tolist()
+
+
+def mensagens_kafka(saida: pd.DataFrame) -> list[str]:
+    """JSON de cada decisão em ``pix.decisoes`` (contrato em docs/contrato_de_dados.md)."""
+    colunas = {
+        "id_decisao": saida["id_decisao"].tolist(),
+        "end_to_end_id": saida["end_to_end_id"].tolist(),
+        "decisao": saida["decisao"].tolist(),
+        "score": [None if s != s else round(float(s), 6) for s in saida["score"]],
+        "motivos": [list(m) for m in saida["motivos"]],
+        "versao_modelo": saida["versao_modelo"].tolist(),
+        "data_hora": _iso(pd.to_datetime(saida["data_hora"], utc=True)),
+        "timestamp_kafka": _iso(saida["timestamp_kafka"]),
+        "data_hora_decisao": _iso(saida["data_hora_decisao"]),
+        "valor": [None if v != v else float(v) for v in saida["valor"]],
+        "pagador_id_conta": saida["pagador_id_conta"].tolist(),
+        "recebedor_id_conta": saida["recebedor_id_conta"].tolist(),
+        "topico": saida["topico"].tolist(),
+        "particao": [int(p) for p in saida["particao"]],
+        "offset": [int(o) for o in saida["offset"]],
+        "lote": [int(lote) for lote in saida["lote"]],
+    }
+    nomes = list(colunas)
+    return [
+        json.dumps(dict(zip(nomes, valores, strict=True)), ensure_ascii=False)
+        for valores in zip(*colunas.values(), strict=True)
+    ]
+
+
+def ler_decisoes_kafka(cfg: Configuracao, espera_s: float = 60.0) -> pd.DataFrame:
+    """Todas as decisões de ``topico_decisoes`` até o fim atual, com a chave e o timestamp do Kafka.
+
+    ``latencia_s``: do timestamp do Pix no Kafka até o da decisão (com o tópico em ``LogAppendTime``, como o
+    broker local o cria, é o instante em que a decisão ficou disponível para quem consome).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    topico = cfg.topico_decisoes
+    opcoes = {
+        **opcoes_cliente_kafka(cfg),
+        "group.id": f"detector-pix-leitura-{os.getpid()}-{time.time_ns()}",
+        "isolation.level": "read_committed",  # só decisões de transações confirmadas: o que um consumidor vê
+    }
+    consumidor = Consumer({**opcoes, "enable.auto.commit": "false"})
+    try:
+        particoes = consumidor.list_topics(topico, timeout=10).topics[topico].partitions
+        fins = {p: consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] for p in particoes}
+        consumidor.assign([TopicPartition(topico, p, 0) for p in particoes])
+        linhas, lidas, limite = [], dict.fromkeys(fins, 0), time.monotonic() + espera_s
+        while any(lidas[p] < fim for p, fim in fins.items()) and time.monotonic() < limite:
+            for m in consumidor.consume(10_000, timeout=1.0):
+                if m.error():
+                    continue
+                lidas[m.partition()] = m.offset() + 1
+                linhas.append(
+                    json.loads(m.value()) | {"chave": m.key().decode(), "timestamp_decisao_ms": m.timestamp()[1]}
+                )
+    finally:
+        consumidor.close()
+    decisoes = pd.DataFrame(linhas)
+    if len(decisoes):
+        kafka_ms = pd.to_datetime(decisoes["timestamp_kafka"], utc=True).astype("int64") // 1_000_000
+        decisoes["latencia_s"] = (decisoes["timestamp_decisao_ms"] - kafka_ms) / 1000
+    return decisoes
