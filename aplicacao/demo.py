@@ -1,7 +1,7 @@
 """``detector-pix demo`` (o que ``make demo`` chama): o pipeline de ponta a ponta, contado no fim.
 
 Simulador -> Kafka -> notebook de ingestão -> notebook de processamento -> notebook do modelo (treinar, depois
-pontuar o tráfego inteiro) -> alguns segundos de tráfego ao vivo com a consulta de decisão rodando, para medir a
+pontuar o tráfego inteiro) -> alguns segundos de tráfego ao vivo com a decisão em tempo real rodando, para medir a
 latência. Tráfego novo a cada execução (tópicos e pasta próprios). O resumo compara as decisões com o gabarito
 do simulador (precisão e recall), mostra a latência Kafka -> decisão, o run e a versão no MLflow e onde ficaram
 as tabelas.
@@ -40,7 +40,9 @@ CAMPOS_NO_AMBIENTE = (
     "topico_transacoes",
     "topico_med",
     "topico_decisoes",
+    "topico_lotes_decisao",
     "pushgateway_url",
+    "estado_inicial_decisao",
 )
 
 
@@ -60,6 +62,7 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         topico_transacoes=f"demo.{execucao}.transacoes",
         topico_med=f"demo.{execucao}.med",
         topico_decisoes=f"demo.{execucao}.decisoes",
+        topico_lotes_decisao=f"demo.{execucao}.decisoes.lotes",
     )
 
     _etapa(1, f"broker Kafka local em {demo.kafka_bootstrap} e monitoramento local (Pushgateway + Prometheus)")
@@ -71,6 +74,9 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
     try:
         print(monitoramento.iniciar())
         demo = demo.com(pushgateway_url=monitoramento.url_pushgateway)  # vazio (sem binários) = métricas desligadas
+        # A demo decide o período simulado inteiro para compará-lo ao gabarito; um banco aquece da silver (o padrão)
+        # e decide só o que vem depois dela.
+        demo = demo.com(estado_inicial_decisao="vazio")
         _etapa(2, f"simulador: {clientes} clientes, {dias:g} dias, {taxa_invalidas:.0%} de entrada ruim de propósito")
         parametros = Parametros(semente=semente, clientes=clientes, dias=dias, taxa_invalidas=taxa_invalidas)
         tudo = gerar_tudo(parametros)
@@ -170,25 +176,32 @@ class MonitoramentoDaDemo:
 
 
 def _ao_vivo(cfg: Configuracao) -> float:
-    """A consulta de decisão contínua (a mesma do notebook) com tráfego ao vivo de outro processo."""
+    """A decisão em tempo real contínua (a mesma do notebook) com tráfego ao vivo de outro processo."""
+    import threading
+
     from aplicacao.benchmarks import trafego_ao_vivo
-    from machine_learning.pontuacao import iniciar_pontuacao
+    from machine_learning.tempo_real import DecisorEmTempoReal
     from monitoramento.metricas import MetricasDaPontuacao
     from plataforma.spark import obter_spark
     from processamento.pseudonimizacao import obter_chave
 
     spark = obter_spark(cfg)
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, obter_chave(cfg), metricas=MetricasDaPontuacao(cfg))
+    decisor = DecisorEmTempoReal(cfg, obter_chave(cfg), spark, MetricasDaPontuacao(cfg))
+    decisor.iniciar()  # retoma do snapshot e dos offsets da etapa anterior: nada decidido de novo
+    parar = threading.Event()
+    laco = threading.Thread(target=decisor.executar, kwargs={"parar": parar}, daemon=True)
+    laco.start()
     try:
         time.sleep(3)
         inicio_ms = time.time() * 1000
         trafego_ao_vivo(cfg, TPS_AO_VIVO, SEGUNDOS_AO_VIVO, clientes=2_000, semente=99)
         time.sleep(3)
     finally:
-        consulta.stop()
-        pontuador.encerrar()
-    lotes = [r for r in pontuador.resumos if r.entrada]
-    print(f"{sum(r.entrada for r in lotes)} mensagens ao vivo decididas em {len(lotes)} micro-batches.")
+        parar.set()
+        laco.join(60)
+        decisor.encerrar()
+    resumo = decisor.servicos.resumo
+    print(f"{resumo.total('entrada')} mensagens ao vivo decididas em {resumo.total('lotes')} lotes (transações Kafka).")
     return inicio_ms
 
 
@@ -197,7 +210,7 @@ def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -
     import pandas as pd
 
     from machine_learning.decisao import APROVAR, DECISOES
-    from machine_learning.pontuacao import ler_decisoes_kafka
+    from machine_learning.nucleo import ler_decisoes_kafka
     from plataforma.mlflow_local import comando_ui, configurar_mlflow, versao_por_alias
     from plataforma.spark import obter_spark
     from plataforma.tabelas import TABELAS, tabela

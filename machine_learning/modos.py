@@ -24,15 +24,17 @@ _MLFLOW = ("catalogo", "esquema", "dados_dir", "mlflow_tracking_uri", "mlflow_re
 # treinar_das_tabelas: silver_transacoes e silver_med (catálogo ou pasta local), MLflow e registro do modelo.
 PARAMETROS_TREINO = _MLFLOW
 
-# executar_pontuacao: Kafka (transações -> decisões), estado no checkpoint, gold_decisoes, champion e métricas.
-# Usuário e senha do Kafka (segredos) só com SASL; intervalo_trigger_decisao só no modo contínuo.
+# tempo_real.executar_decisao: Kafka (transações -> decisões, em transações), estado em snapshots no checkpoint e o
+# log de lotes no Kafka, gold_decisoes, champion e métricas. Usuário e senha do Kafka (segredos) só com SASL.
 PARAMETROS_PONTUACAO = (
     *PARAMETROS_CONEXAO_KAFKA,
     "topico_transacoes",
     "topico_decisoes",
+    "topico_lotes_decisao",
     "offsets_iniciais",
-    "max_offsets_por_trigger",
-    "intervalo_trigger_decisao",
+    "max_mensagens_lote_decisao",
+    "estado_inicial_decisao",
+    "intervalo_snapshot_decisao_s",
     "intervalo_modelo_s",
     "intervalo_escrita_decisoes_s",
     "tolerancia_futuro_s",

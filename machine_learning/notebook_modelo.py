@@ -9,7 +9,7 @@
 # MAGIC | modo | chama | job no `databricks.yml` | widgets próprios |
 # MAGIC | --- | --- | --- | --- |
 # MAGIC | `treinar` | `treino.treinar_das_tabelas` | `detector_pix_treino` (diário) | `gabarito`, `orcamento_*` |
-# MAGIC | `pontuar` | `pontuacao.executar_pontuacao` | `detector_pix_decisao` (contínuo) | `disponivel` |
+# MAGIC | `pontuar` | `tempo_real.executar_decisao` | `detector_pix_decisao` (contínuo) | `disponivel` |
 # MAGIC
 # MAGIC Nos dois modos a célula "Modelo em produção" mostra qual versão tem o alias `champion`.
 
@@ -92,21 +92,23 @@ if modo == "treinar":
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ## Decisão no stream (`modo=pontuar`)
-# MAGIC Lê o tópico de transações direto do Kafka, calcula as features com o mesmo motor, aplica o `champion` (ou só
-# MAGIC as regras, se não houver) e as regras duras do BCB, e publica cada decisão (`APROVAR`/`REVISAR`/`BLOQUEAR`,
-# MAGIC score, motivos, versão do modelo) em `pix.decisoes` e na `gold_decisoes`. O caminho quente
-# MAGIC (Kafka -> features -> score -> `pix.decisoes`) não passa pelo Delta; a `gold_decisoes` recebe as decisões em
-# MAGIC segundo plano, sem perder nenhuma numa queda ([docs/arquitetura.md](../docs/arquitetura.md)). Um champion
-# MAGIC novo vale sem reiniciar (o alias é conferido a cada `intervalo_modelo_s`). As métricas vão para o Pushgateway
-# MAGIC ([docs/monitoramento.md](../docs/monitoramento.md)).
+# MAGIC ## Decisão em tempo real (`modo=pontuar`)
+# MAGIC Lê o tópico de transações direto do Kafka (sem micro-batch do Spark), calcula as features com o mesmo motor,
+# MAGIC aplica o `champion` (ou só as regras, se não houver) e as regras duras do BCB, e publica cada decisão
+# MAGIC (`APROVAR`/`REVISAR`/`BLOQUEAR`, score, motivos, versão do modelo, `id_decisao`) em `pix.decisoes` numa
+# MAGIC transação Kafka com os offsets lidos: exatamente uma vez para quem lê com `read_committed`. O estado vira
+# MAGIC snapshot no checkpoint (escrito inteiro, sem escrita aleatória: serve num volume) e cada lote fica registrado
+# MAGIC em `pix.decisoes.lotes`; uma queda volta ao estado exato. A `gold_decisoes` é o tópico gravado pelo Spark
+# MAGIC em segundo plano ([docs/arquitetura.md](../docs/arquitetura.md)). Um champion novo vale sem reiniciar (o alias
+# MAGIC é conferido a cada `intervalo_modelo_s`). Rode num job cluster de um nó: o laço é um processo Python. As
+# MAGIC métricas vão para o Pushgateway ([docs/monitoramento.md](../docs/monitoramento.md)).
 # MAGIC
 # MAGIC - `disponivel`: `sim` decide o que já está no tópico e para; `nao` (o job) roda até ser parado.
 
 # COMMAND ----------
 
 if modo == "pontuar":
-    from machine_learning.pontuacao import executar_pontuacao
+    from machine_learning.tempo_real import executar_decisao
 
     disponivel = ctx.sim_ou_nao("disponivel", padrao=False, rotulo="Pontuar só o disponível e parar")
-    print(executar_pontuacao(ctx.spark, ctx.cfg, disponivel))
+    print(executar_decisao(ctx.spark, ctx.cfg, disponivel))

@@ -148,6 +148,15 @@ class Configuracao:
     topico_decisoes: str = field(
         default="pix.decisoes", metadata=_texto("tópico das decisões", "nome de tópico Kafka", _TOPICO)
     )
+    topico_lotes_decisao: str = field(
+        default="pix.decisoes.lotes",
+        metadata=_texto(
+            "log dos lotes da decisão em tempo real (1 partição, na mesma transação das decisões): o que a "
+            "recuperação refaz sobre o último snapshot",
+            "nome de tópico Kafka",
+            _TOPICO,
+        ),
+    )
     offsets_iniciais: str = field(
         default="earliest", metadata=_opcoes("onde um stream novo começa a ler", "earliest", "latest")
     )
@@ -182,6 +191,29 @@ class Configuracao:
             3_600,
             "segundos",
         ),
+    )
+    intervalo_snapshot_decisao_s: int = field(
+        default=60,
+        metadata=_inteiro(
+            "de quanto em quanto tempo o estado da decisão em tempo real vira snapshot (a recuperação refaz os "
+            "lotes depois dele)",
+            1,
+            3_600,
+            "segundos",
+        ),
+    )
+    estado_inicial_decisao: str = field(
+        default="silver",
+        metadata=_opcoes(
+            "de onde vem o estado da decisão em tempo real na primeira partida (sem snapshot): `silver` aquece da "
+            "história processada e decide só o que vem depois dela; `vazio` começa frio em offsets_iniciais",
+            "silver",
+            "vazio",
+        ),
+    )
+    max_mensagens_lote_decisao: int = field(
+        default=5_000,
+        metadata=_inteiro("máximo de mensagens que a decisão em tempo real junta num lote", 1, 1_000_000),
     )
     intervalo_escrita_decisoes_s: int = field(
         default=5,

@@ -24,23 +24,36 @@ def _normalizar_marcas(marcas: pd.DataFrame | None) -> pd.DataFrame | None:
     return marcas.assign(data_hora_notificacao=pd.to_datetime(marcas["data_hora_notificacao"], utc=True))
 
 
-def features_por_dia(
+def percorrer_dias(
+    motor: MotorDeFeatures,
     dias: Iterable[tuple[pd.Timestamp, pd.DataFrame]],
     marcas: pd.DataFrame | None = None,
-    parametros: ParametrosFeatures | None = None,
-) -> pd.DataFrame:
-    """O laço comum: dias em ordem, cada marca no dia em que foi notificada (as de antes do 1º dia, no 1º)."""
-    motor = MotorDeFeatures(parametros)
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """O laço comum: dias em ordem, cada marca no dia em que foi notificada (as de antes do 1º dia, no 1º).
+
+    Devolve, por dia, as transações do dia e as features. O treino junta as features; o aquecimento da decisão em
+    tempo real só quer o estado que o laço deixa no ``motor`` (o mesmo estado que o treino viu).
+    """
     marcas = _normalizar_marcas(marcas)
-    partes, colunas = [], list(COLUNAS_ENTRADA)
     for i, (dia, do_dia) in enumerate(dias):
-        colunas = list(do_dia.columns)
         marcas_do_dia = None
         if marcas is not None:
             inicio = dia if i else pd.Timestamp.min.tz_localize("UTC")
             instante = marcas["data_hora_notificacao"]
             marcas_do_dia = marcas[(instante >= inicio) & (instante < dia + pd.Timedelta(days=1))]
-        partes.append(motor.processar_linha_do_tempo(do_dia.reset_index(drop=True), marcas_do_dia))
+        yield do_dia, motor.processar_linha_do_tempo(do_dia.reset_index(drop=True), marcas_do_dia)
+
+
+def features_por_dia(
+    dias: Iterable[tuple[pd.Timestamp, pd.DataFrame]],
+    marcas: pd.DataFrame | None = None,
+    parametros: ParametrosFeatures | None = None,
+) -> pd.DataFrame:
+    """As features de toda a história, dia a dia, com um motor novo."""
+    partes, colunas = [], list(COLUNAS_ENTRADA)
+    for do_dia, features in percorrer_dias(MotorDeFeatures(parametros), dias, marcas):
+        colunas = list(do_dia.columns)
+        partes.append(features)
     if not partes:
         return pd.DataFrame(columns=[*colunas, *COLUNAS_FEATURES])
     return pd.concat(partes, ignore_index=True)
@@ -55,26 +68,32 @@ def features_de_pandas(
     return features_por_dia(((d, df[dia == d]) for d in sorted(dia.unique())), marcas, parametros)
 
 
+def dias_da_tabela(
+    transacoes: DataFrame, colunas_extras: tuple[str, ...] = ()
+) -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
+    """Uma tabela Spark (colunas de ``COLUNAS_ENTRADA``) lida um dia UTC por vez para o driver, em ordem."""
+    colunas = list(dict.fromkeys([*COLUNAS_ENTRADA, *colunas_extras]))
+    base = transacoes.select(*colunas).withColumn("_dia", F.to_date("data_hora"))
+    datas = [r._dia for r in base.select("_dia").distinct().orderBy("_dia").collect()]
+    for data in datas:
+        yield pd.Timestamp(data, tz="UTC"), base.where(F.col("_dia") == data).drop("_dia").toPandas()
+
+
+def marcas_da_tabela(marcas: DataFrame | None) -> pd.DataFrame | None:
+    if marcas is None:
+        return None
+    return marcas.select("recebedor_id_conta", "data_hora_notificacao").toPandas()
+
+
 def features_em_lote(
     transacoes: DataFrame,
     marcas: DataFrame | None = None,
     parametros: ParametrosFeatures | None = None,
     colunas_extras: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Features de uma tabela Spark (colunas de ``COLUNAS_ENTRADA``), lida um dia por vez para o driver.
+    """Features de uma tabela Spark, lida um dia por vez para o driver.
 
     ``marcas`` (``recebedor_id_conta``, ``data_hora_notificacao``) é pequena e vem inteira. Devolve um pandas
     DataFrame: o chamador decide se grava em Delta ou treina direto.
     """
-    colunas = list(dict.fromkeys([*COLUNAS_ENTRADA, *colunas_extras]))
-    base = transacoes.select(*colunas).withColumn("_dia", F.to_date("data_hora"))
-    datas = [r._dia for r in base.select("_dia").distinct().orderBy("_dia").collect()]
-
-    def dias() -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
-        for data in datas:
-            yield pd.Timestamp(data, tz="UTC"), base.where(F.col("_dia") == data).drop("_dia").toPandas()
-
-    marcas_pd = None
-    if marcas is not None:
-        marcas_pd = marcas.select("recebedor_id_conta", "data_hora_notificacao").toPandas()
-    return features_por_dia(dias(), marcas_pd, parametros)
+    return features_por_dia(dias_da_tabela(transacoes, colunas_extras), marcas_da_tabela(marcas), parametros)

@@ -12,14 +12,22 @@ from pathlib import Path
 from plataforma.config import Configuracao
 from testes.util import esperar
 
-CAMPOS_ISOLADOS = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes")
+CAMPOS_ISOLADOS = (
+    "dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "topico_lotes_decisao",
+)  # fmt: skip
 
 
 def executar_em_processo(
-    cfg: Configuracao, saida: Path, argumentos: Sequence[str], campos: Sequence[str], chave: bytes
+    cfg: Configuracao,
+    saida: Path,
+    argumentos: Sequence[str],
+    campos: Sequence[str],
+    chave: bytes,
+    extras: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """``detector-pix executar <argumentos>`` com os ``campos`` da configuração do teste no ambiente."""
+    """``detector-pix executar <argumentos>`` com os ``campos`` da configuração do teste no ambiente (e ``extras``)."""
     ambiente = {**os.environ, "DETECTOR_PIX_SPARK_MEMORIA": "1g", "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": chave.decode()}
+    ambiente.update(extras or {})
     for campo in (*CAMPOS_ISOLADOS, *campos):
         ambiente[f"DETECTOR_PIX_{campo.upper()}"] = str(getattr(cfg, campo))
     comando = [sys.executable, "-m", "aplicacao.cli", "executar", *argumentos]

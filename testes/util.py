@@ -77,6 +77,7 @@ def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, pa
         topico_transacoes=f"{sufixo}.transacoes",
         topico_med=f"{sufixo}.med",
         topico_decisoes=f"{sufixo}.decisoes",
+        topico_lotes_decisao=f"{sufixo}.decisoes.lotes",
     )
     broker.criar_topicos(cfg.topicos, particoes)
     return cfg

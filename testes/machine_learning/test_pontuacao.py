@@ -1,9 +1,18 @@
-"""A consulta de decisão com Kafka, Delta e registro do MLflow reais: cada Pix decidido, uma vez, nos dois lugares."""
+"""A decisão em tempo real com Kafka, Delta e registro do MLflow reais: cada Pix decidido uma vez, nos dois lugares.
+
+O caminho quente (``tempo_real``) é o de produção; o micro-batch (``pontuacao``) alimenta o mesmo núcleo e precisa
+decidir igual.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -13,25 +22,50 @@ from pyspark.sql import SparkSession
 from machine_learning.dados_simulados import simular
 from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
 from machine_learning.deriva import HORAS_JANELA, horas_do_evento
-from machine_learning.pontuacao import (
-    CONSULTA,
-    EscritorDeDecisoes,
-    VigiaDoChampion,
-    iniciar_pontuacao,
-    ler_decisoes_kafka,
-)
+from machine_learning.modelo_em_uso import VigiaDoChampion
+from machine_learning.nucleo import ler_decisoes_kafka
+from machine_learning.pontuacao import CONSULTA, EscritorDeDecisoes, iniciar_pontuacao
+from machine_learning.tempo_real import DecisorEmTempoReal
 from machine_learning.treino import treinar
 from monitoramento.metricas import MetricasDaPontuacao
 from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
-from processamento.silver import interpretar_transacoes_pandas
 from simulador import Parametros, gerar_tudo, produzir_mensagens
-from testes.processos import derrubar_depois_de, executar_em_processo
+from simulador.parametros import DEFEITOS
+from testes.processos import executar_em_processo
 from testes.util import CHAVE, DIVISAO, PARAMETROS_TREINO, cfg_isolada, esperar
 
 pytestmark = pytest.mark.integracao
+
+EM_ORDEM = tuple(d for d in DEFEITOS if d != "atrasada")  # defeitos que não tiram o tráfego da ordem do tempo
+
+
+@contextmanager
+def decisor_em_execucao(
+    cfg: Configuracao, spark: SparkSession | None = None, metricas: MetricasDaPontuacao | None = None
+) -> Iterator[DecisorEmTempoReal]:
+    """O laço de decisão numa linha própria, como no job contínuo; parado e encerrado na saída."""
+    decisor = DecisorEmTempoReal(cfg, CHAVE, spark, metricas)
+    decisor.iniciar()
+    parar, erros = threading.Event(), []
+
+    def laco() -> None:
+        try:
+            decisor.executar(parar=parar)
+        except BaseException as erro:  # o teste falha dizendo o quê
+            erros.append(erro)
+
+    linha = threading.Thread(target=laco, daemon=True)
+    linha.start()
+    try:
+        yield decisor
+        assert linha.is_alive() and not erros, erros  # o mesmo laço o tempo todo, sem reinício
+    finally:
+        parar.set()
+        linha.join(60)
+        decisor.encerrar()
 
 
 def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
@@ -43,22 +77,24 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     tudo = gerar_tudo(Parametros(semente=3, clientes=300, dias=1.0, taxa_invalidas=0.05, taxa_fraude=0.02))
     enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
 
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, disponivel=True, metricas=metricas)
-    consulta.awaitTermination()
-    pontuador.encerrar()
+    decisor = DecisorEmTempoReal(cfg, CHAVE, spark, metricas)
+    decisor.iniciar()
+    decisor.executar(disponivel=True)
+    decisor.encerrar()
 
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
     kafka = ler_decisoes_kafka(cfg)
-    resumos = pontuador.resumos
-    entrada = sum(r.entrada for r in resumos)
-    duplicatas = sum(r.duplicatas for r in resumos)
-    sem_decisao = sum(r.sem_decisao for r in resumos)
+    resumo = decisor.servicos.resumo
+    entrada, duplicatas, sem_decisao = resumo.total("entrada"), resumo.total("duplicatas"), resumo.total("sem_decisao")
     # Nada se perde: cada mensagem é uma decisão, uma duplicata ou (sem end_to_end_id legível) contada.
     assert entrada == enviadas
     assert len(gold) + duplicatas + sem_decisao == enviadas
     assert duplicatas > 0 and sem_decisao > 0  # o teste exercita os dois casos
-    assert gold["end_to_end_id"].is_unique
-    assert len(kafka) == len(gold) and set(kafka["end_to_end_id"]) == set(gold["end_to_end_id"])
+    assert gold["id_decisao"].is_unique
+    assert len(kafka) == len(gold) and set(kafka["id_decisao"]) == set(gold["id_decisao"])
+    assert (
+        gold["id_decisao"] == gold["topico"] + "/" + gold["particao"].astype(str) + "/" + gold["offset"].astype(str)
+    ).all()
     assert (kafka["chave"] == kafka["end_to_end_id"]).all()
     # Sem champion: só regras, dito na versão do modelo; decisões válidas e motivos coerentes.
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS}
@@ -75,7 +111,6 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     # O modo só regras aparece numa métrica (Pushgateway real), com as contagens das decisões.
     series = ler_job("teste_pontuacao_so_regras")
     assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
-    assert series[("detector_pix_pendencias_decisao", frozenset())] == 0  # encerrar gravou todas
     assert not any(nome == "detector_pix_deriva_psi" for nome, _ in series)  # só regras: sem referência de deriva
     assert series[("detector_pix_deriva_amostras", frozenset())] == 0
     for decisao, n in gold["decisao"].value_counts().items():
@@ -93,26 +128,22 @@ def test_champion_novo_vale_sem_reiniciar_o_stream(
     parametros = Parametros(semente=8, clientes=300, dias=2.0, taxa_fraude=0.03, taxa_invalidas=0.0)
     tudo = gerar_tudo(parametros)
     metade = len(tudo.transacoes) // 2
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, metricas=metricas)
-    try:
+    with decisor_em_execucao(cfg, spark, metricas) as decisor:
+        resumo = decisor.servicos.resumo
         produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes[:metade], tudo.chaves[:metade])
-        esperar(lambda: sum(r.decididas for r in pontuador.resumos) >= metade, 120, "a 1ª metade decidida")
-        assert {r.versao_modelo for r in pontuador.resumos if r.decididas} == {VERSAO_SO_REGRAS}
+        esperar(lambda: resumo.decididas >= metade, 120, "a 1ª metade decidida")
+        assert set(resumo.por_versao) == {VERSAO_SO_REGRAS}
 
         dados = simular(PARAMETROS_TREINO)  # o histórico do "banco": outra população, com MED rápida
         resultado = treinar(
             dados.transacoes, cfg=cfg, med=dados.med, candidatos=("regras",), importancia_max_linhas=500, **DIVISAO
         )
         assert resultado.promovido  # primeiro modelo do registro: vira champion
-        esperar(lambda: pontuador.vigia.atual.versao == resultado.versao, 30, "o champion novo carregado")
+        esperar(lambda: decisor.servicos.vigia.atual.versao == resultado.versao, 30, "o champion novo carregado")
 
         resto = tudo.transacoes[metade:]
         produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, resto, tudo.chaves[metade:])
-        esperar(lambda: sum(r.decididas for r in pontuador.resumos) >= len(tudo.transacoes), 120, "a 2ª metade")
-        assert consulta.isActive and consulta.exception() is None  # a mesma consulta, sem reinício
-    finally:
-        consulta.stop()
-        pontuador.encerrar()
+        esperar(lambda: resumo.decididas >= len(tudo.transacoes), 120, "a 2ª metade")
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, resultado.versao}
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
@@ -157,6 +188,7 @@ def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cf
     def decisoes(lote: int, n: int) -> pd.DataFrame:
         return pd.DataFrame(
             {
+                "id_decisao": [f"t/0/{lote}{i:05d}" for i in range(n)],
                 "end_to_end_id": [f"E{lote:03d}{i:05d}" for i in range(n)], "decisao": "APROVAR", "score": 0.1,
                 "motivos": [[] for _ in range(n)], "versao_modelo": "1", "data_hora": agora, "timestamp_kafka": agora,
                 "data_hora_decisao": agora, "valor": 10.0, "pagador_id_conta": "p", "recebedor_id_conta": "r",
@@ -182,39 +214,127 @@ def test_pendencias_de_uma_queda_vao_para_a_gold_uma_vez(spark: SparkSession, cf
     assert str(checkpoint(cfg, CONSULTA)) in str(reinicio.pasta)
 
 
-def test_sigkill_na_pontuacao_e_reinicio_sem_perder_nem_duplicar_decisoes(
+def test_sigkill_no_meio_da_transacao_e_nas_quedas_cada_pix_decidido_uma_vez_como_sem_queda(
     spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, tmp_path: Path
 ) -> None:
-    cfg = cfg_isolada(cfg_teste, broker_kafka, "pontuar-queda").com(
-        max_offsets_por_trigger=40, intervalo_escrita_decisoes_s=3
+    """Exatamente uma vez: SIGKILL com a transação aberta, SIGKILL num ponto qualquer, reinício até o fim.
+
+    Quem lê ``read_committed`` vê cada Pix válido decidido uma vez, com a mesma decisão de uma execução sem queda
+    sobre o mesmo tópico; a ``gold_decisoes`` tem as mesmas decisões, uma vez cada.
+    """
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "decisao-queda", particoes=1).com(
+        max_mensagens_lote_decisao=15, intervalo_snapshot_decisao_s=1, intervalo_escrita_decisoes_s=2
     )
-    tudo = gerar_tudo(Parametros(semente=4, clientes=150, dias=1.0, taxa_invalidas=0.05))
+    tudo = gerar_tudo(Parametros(semente=4, clientes=250, dias=2.0, taxa_invalidas=0.05, defeitos=EM_ORDEM))
+    enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+    log = tmp_path / "decisao.log"
+
+    # 1) Morre com a transação do lote 6 aberta: as decisões dele chegaram ao broker, sem commit.
+    primeira = _processo_do_notebook(cfg, log, extras={"DETECTOR_PIX_PONTO_DE_FALHA": "antes_do_commit:6"})
+    assert primeira.wait(300) == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    # 2) Reinicia (recupera, cerca a transação aberta) e cai de novo num ponto qualquer, depois de alguns lotes.
+    segunda = _processo_do_notebook(cfg, log)
+    esperar(
+        lambda: _lotes_registrados(cfg) >= 30,
+        240,
+        "a segunda execução registrar 30 lotes",
+        diagnostico=lambda: log.read_text(errors="replace")[-3000:],
+    )
+    os.killpg(segunda.pid, signal.SIGKILL)
+    segunda.wait(30)
+    # 3) Reinicia e decide até o fim do tópico.
+    terceira = _processo_do_notebook(cfg, log, "--disponivel")
+    assert terceira.wait(300) == 0, log.read_text(errors="replace")[-3000:]
+    assert "lotes refeitos" in log.read_text(errors="replace")
+
+    # Execução sem queda, no mesmo tópico de transações (outra implantação: outro grupo, outras saídas).
+    sem_queda = cfg.com(
+        dados_dir=f"{cfg.dados_dir}-sem-queda", topico_decisoes=f"{cfg.topico_decisoes}.sem-queda",
+        topico_lotes_decisao=f"{cfg.topico_lotes_decisao}.sem-queda", max_mensagens_lote_decisao=5_000,
+    )  # fmt: skip
+    broker_kafka.criar_topicos((sem_queda.topico_decisoes,), 1)
+    referencia = DecisorEmTempoReal(sem_queda, CHAVE)
+    referencia.iniciar()
+    referencia.executar(disponivel=True)
+    referencia.encerrar()
+
+    kafka = ler_decisoes_kafka(cfg).set_index("id_decisao").sort_index()
+    esperado = ler_decisoes_kafka(sem_queda).set_index("id_decisao").sort_index()
+    assert kafka.index.is_unique and len(kafka) > 0.9 * enviadas
+    assert kafka.index.equals(esperado.index)
+    for coluna in ("end_to_end_id", "decisao", "versao_modelo"):
+        assert (kafka[coluna] == esperado[coluna]).all(), coluna
+    assert (kafka["score"].fillna(-1) == esperado["score"].fillna(-1)).all()
+    assert (kafka["motivos"].map(tuple) == esperado["motivos"].map(tuple)).all()
+    validas = kafka[~kafka["motivos"].map(lambda m: MENSAGEM_INVALIDA in m)]
+    assert validas["end_to_end_id"].is_unique  # um Pix válido, uma decisão
+    # A transação abortada deixou decisões no log do tópico; read_committed não as vê.
+    assert _mensagens_no_topico(cfg.topico_decisoes, cfg) > len(kafka)
+
+    gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
+    assert gold["id_decisao"].is_unique and set(gold["id_decisao"]) == set(kafka.index)
+
+
+def test_microlote_do_spark_alimenta_o_mesmo_nucleo_e_decide_igual(
+    spark: SparkSession, cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal
+) -> None:
+    """Sem segunda cópia da lógica: o micro-batch (linha de base) e o caminho quente decidem o mesmo tráfego igual."""
+    # Uma partição: a ordem de chegada é a mesma para os dois, qualquer que seja o corte dos lotes. Com várias, um
+    # atraso entre partições muda a ordem em que o estado do recebedor vê os Pix (docs/arquitetura.md).
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "decisao-microlote", particoes=1)
+    configurar_mlflow(cfg)
+    tudo = gerar_tudo(Parametros(semente=9, clientes=250, dias=1.5, taxa_invalidas=0.05, defeitos=EM_ORDEM))
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
-    mensagens = pd.DataFrame({"valor_bruto": [m.encode() for m in tudo.transacoes]})
-    for coluna, valor in (("topico", "t"), ("particao", 0), ("offset", 0), ("timestamp_kafka", pd.NaT)):
-        mensagens[coluna] = valor
-    mensagens["data_hora_ingestao"] = pd.NaT
-    esperadas = interpretar_transacoes_pandas(mensagens, CHAVE)["end_to_end_id"].dropna().nunique()
+    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, disponivel=True)
+    consulta.awaitTermination()
+    pontuador.encerrar()
+    quente = cfg.com(topico_decisoes=f"{cfg.topico_decisoes}.quente", topico_lotes_decisao=f"{cfg.topico_decisoes}.l")
+    broker_kafka.criar_topicos((quente.topico_decisoes,), 1)
+    decisor = DecisorEmTempoReal(quente, CHAVE)
+    decisor.iniciar()
+    decisor.executar(disponivel=True)
+    decisor.encerrar()
 
-    estado = Path(checkpoint(cfg, CONSULTA)) / "estado"
-    log = tmp_path / "pontuacao.log"
-    processo = _processo_do_notebook(cfg, log)
-    lotes_na_queda = derrubar_depois_de(processo, estado, 4, log)
-    assert lotes_na_queda * 40 < len(tudo.transacoes), "a queda precisa ser no meio do stream"
-
-    reinicio = _processo_do_notebook(cfg, log, "--disponivel")
-    assert reinicio.wait(300) == 0, log.read_text(errors="replace")[-3000:]
-
-    gold = tabela(cfg, "gold_decisoes").ler(spark)
-    assert gold.count() == gold.select("end_to_end_id").distinct().count() == esperadas
-    kafka = ler_decisoes_kafka(cfg)  # pelo menos uma vez: pode repetir, não pode faltar
-    assert set(kafka["end_to_end_id"]) == {r.end_to_end_id for r in gold.select("end_to_end_id").collect()}
+    microlote = ler_decisoes_kafka(cfg).drop_duplicates("id_decisao").set_index("id_decisao").sort_index()
+    tempo_real = ler_decisoes_kafka(quente).set_index("id_decisao").sort_index()
+    assert len(tempo_real) > 500 and microlote.index.equals(tempo_real.index)
+    for coluna in ("decisao", "versao_modelo", "end_to_end_id"):
+        assert (microlote[coluna] == tempo_real[coluna]).all(), coluna
+    assert (microlote["score"].fillna(-1) == tempo_real["score"].fillna(-1)).all()
+    assert pontuador.resumo.total("entrada") == decisor.servicos.resumo.total("entrada") == len(tudo.transacoes)
 
 
-def _processo_do_notebook(cfg: Configuracao, saida: Path, *extras: str) -> subprocess.Popen:
-    campos = ("max_offsets_por_trigger", "intervalo_escrita_decisoes_s", "pushgateway_url")
+def _lotes_registrados(cfg: Configuracao) -> int:
+    return _mensagens_no_topico(cfg.topico_lotes_decisao, cfg)
+
+
+def _mensagens_no_topico(topico: str, cfg: Configuracao) -> int:
+    """Mensagens no log do tópico (inclusive de transações abortadas), pelos offsets: o que read_uncommitted veria."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    leitor = Consumer({"bootstrap.servers": cfg.kafka_bootstrap, "group.id": f"contagem-{uuid.uuid4().hex}"})
+    try:
+        metadados = leitor.list_topics(topico, timeout=10).topics[topico]
+        if metadados.error is not None:
+            return 0
+        total = 0
+        for p in metadados.partitions:
+            inicio, fim = leitor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)
+            total += fim - inicio
+        return total
+    finally:
+        leitor.close()
+
+
+def _processo_do_notebook(
+    cfg: Configuracao, saida: Path, *argumentos: str, extras: dict[str, str] | None = None
+) -> subprocess.Popen:
+    campos = (
+        "max_mensagens_lote_decisao", "intervalo_snapshot_decisao_s", "intervalo_escrita_decisoes_s",
+        "pushgateway_url",
+    )  # fmt: skip
     return executar_em_processo(
-        cfg.com(pushgateway_url=""), saida, ["modelo", "--modo", "pontuar", *extras], campos, CHAVE
+        cfg.com(pushgateway_url=""), saida, ["modelo", "--modo", "pontuar", *argumentos], campos, CHAVE, extras
     )
 
 
@@ -252,30 +372,26 @@ def test_champion_que_nao_carrega_ou_nao_serve_decide_so_com_regras_e_volta_no_r
     metricas = MetricasDaPontuacao(cfg, job="teste_pontuacao_recusa")
     tudo = gerar_tudo(Parametros(semente=12, clientes=300, dias=1.5, taxa_fraude=0.03, taxa_invalidas=0.0))
     tercos = [len(tudo.transacoes) * i // 3 for i in range(4)]
-    consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE, metricas=metricas)  # parte, mesmo sem champion usável
-    try:
+    with decisor_em_execucao(cfg, spark, metricas) as decisor:  # parte, mesmo sem champion usável
+        vigia, resumo = decisor.servicos.vigia, decisor.servicos.resumo
         for i, (versao, o_que) in enumerate(
             [(versoes["corrompido"], "corrompido"), (versoes["incompativel"], "incompativel"), (bom.versao, "rollback")]
         ):
             cliente.set_registered_model_alias(nome, "champion", versao)
             if o_que == "rollback":
-                esperar(lambda: pontuador.vigia.atual.versao == bom.versao, 30, "o rollback para a versão boa")
+                esperar(lambda: vigia.atual.versao == bom.versao, 30, "o rollback para a versão boa")
             else:
-                esperar(lambda v=versao: pontuador.vigia.recusada == v, 30, f"o champion {o_que} recusado")
+                esperar(lambda v=versao: vigia.recusada == v, 30, f"o champion {o_que} recusado")
             parte = slice(tercos[i], tercos[i + 1])
             produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes[parte], tudo.chaves[parte])
-            esperar(lambda n=tercos[i + 1]: sum(r.decididas for r in pontuador.resumos) >= n, 120, f"o terço {i + 1}")
+            esperar(lambda n=tercos[i + 1]: resumo.decididas >= n, 120, f"o terço {i + 1}")
             if o_que != "rollback":
                 metricas.publicar()
                 series = ler_job("teste_pontuacao_recusa")
                 assert series[("detector_pix_pontuacao_so_regras", frozenset())] == 1
                 assert series[("detector_pix_champion_recusado", frozenset())] == float(versao)
-        assert consulta.isActive and consulta.exception() is None  # a mesma consulta o tempo todo
         cliente.delete_registered_model_alias(nome, "champion")  # sem alias: de volta às regras
-        esperar(lambda: pontuador.vigia.atual.so_regras, 30, "a volta às regras sem o alias")
-    finally:
-        consulta.stop()
-        pontuador.encerrar()
+        esperar(lambda: vigia.atual.so_regras, 30, "a volta às regras sem o alias")
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas().sort_values(["particao", "offset"])
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, bom.versao}  # nunca o corrompido nem o incompatível

@@ -59,7 +59,7 @@ OUTROS_RAMOS = {
 SO_NO_MODO_CONTINUO = {
     "ingestao": {"intervalo_trigger"},
     "processamento": {"intervalo_trigger"},
-    "pontuar": {"intervalo_trigger_decisao"},
+    "pontuar": set(),  # o laço do tempo real não tem gatilho
     "treinar": set(),
 }
 
