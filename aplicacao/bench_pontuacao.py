@@ -65,15 +65,23 @@ def _treinar_champion(cfg) -> str:
     return resultado.versao
 
 
-def _piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
+def _piso(cfg, parar: threading.Event, pronto: threading.Event, erros: list[BaseException]) -> None:
     """O mesmo laço transacional do caminho quente, sem o núcleo: devolve o timestamp de cada Pix."""
+    try:
+        _laco_do_piso(cfg, parar, pronto)
+    except BaseException as erro:  # a medição falha dizendo o quê, não com "nenhuma decisão"
+        erros.append(erro)
+        pronto.set()
+
+
+def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
 
     from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
     base = opcoes_cliente_kafka(cfg)
     produtor = Producer({**base, "transactional.id": f"piso:{cfg.topico_decisoes}", "linger.ms": "0"})
-    produtor.init_transactions(30)
+    produtor.init_transactions(120)
     consumidor = Consumer(
         {**base, "group.id": f"piso:{cfg.topico_decisoes}", "enable.auto.commit": "false",
          "isolation.level": "read_committed", "auto.offset.reset": "earliest"}
@@ -102,15 +110,26 @@ def _piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
     consumidor.close()
 
 
+def _aquecer_coordenador_de_transacoes(cfg) -> None:
+    """Num broker novo, o coordenador de transações leva segundos para carregar: fora da medição."""
+    from confluent_kafka import Producer
+
+    from plataforma.kafka_opcoes import opcoes_cliente_kafka
+
+    Producer({**opcoes_cliente_kafka(cfg), "transactional.id": "bench:aquecimento"}).init_transactions(180)
+
+
 def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, float]:
     """Um desenho a uma taxa: liga, produz o tráfego ao vivo noutro processo, espera drenar, lê as decisões."""
     from machine_learning.nucleo import ler_decisoes_kafka
 
-    parar, pronto = threading.Event(), threading.Event()
+    parar, pronto, erros = threading.Event(), threading.Event(), []
     if desenho == "piso":
-        linha = threading.Thread(target=_piso, args=(cfg, parar, pronto), daemon=True)
+        linha = threading.Thread(target=_piso, args=(cfg, parar, pronto, erros), daemon=True)
         linha.start()
-        pronto.wait(60)
+        pronto.wait(180)
+        if erros:
+            raise RuntimeError(f"o laço do piso não partiu: {erros[0]!r}") from erros[0]
     elif desenho == "tempo_real":
         from machine_learning.tempo_real import DecisorEmTempoReal
 
@@ -136,6 +155,8 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
         if desenho == "tempo_real":
             decisor.encerrar()
     decisoes = ler_decisoes_kafka(cfg)
+    if decisoes.empty:
+        raise RuntimeError(f"{desenho} a {tps:g} Pix/s: nenhuma decisão em {cfg.topico_decisoes}; veja o log acima.")
     kafka_ms = decisoes["timestamp_decisao_ms"] - decisoes["latencia_s"] * 1000
     medidas = decisoes[kafka_ms >= inicio_ms + AQUECIMENTO_S * 1000]["latencia_s"].to_numpy()
     p = np.percentile(medidas, [50, 95, 99]) if len(medidas) else [np.nan] * 3
@@ -163,6 +184,7 @@ def executar_benchmark(args: argparse.Namespace) -> int:
         broker = BrokerKafkaLocal(base)
         broker.iniciar()
         try:
+            _aquecer_coordenador_de_transacoes(base)
             spark = obter_spark(base, nome_app="detector-pix-bench-pontuacao")
             print("treinando um champion (GBM) para a medição...", flush=True)
             versao = _treinar_champion(base)

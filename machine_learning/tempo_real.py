@@ -170,7 +170,9 @@ class DecisorEmTempoReal:
             {**base, "transactional.id": self.identidade, "linger.ms": "0", "compression.type": "lz4",
              "transaction.timeout.ms": "60000"}
         )  # fmt: skip
-        self._produtor.init_transactions(60)  # aborta a transação aberta de uma instância que caiu
+        # Aborta a transação aberta de uma instância que caiu. Num broker recém-criado o coordenador de transações
+        # leva segundos para carregar: a espera é longa de propósito.
+        self._produtor.init_transactions(180)
         self._consumidor = Consumer(
             {**base, "group.id": self.identidade, "enable.auto.commit": "false",
              "isolation.level": "read_committed", "auto.offset.reset": cfg.offsets_iniciais,
