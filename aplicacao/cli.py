@@ -105,8 +105,11 @@ def _cmd_preparar(args: argparse.Namespace) -> int:
     """Baixa os jars (Kafka, conector Kafka do Spark, Delta) para o cache; depois, nada de rede."""
     from plataforma.kafka_local import resolver_jars
     from plataforma.spark import obter_spark
+    from processamento.pseudonimizacao import criar_chave_local
 
     cfg = configuracao_dos_argumentos(args)
+    if not cfg.chave_pseudonimizacao:  # pedido explícito: a chave do laptop, criada uma vez e reaproveitada
+        print(f"Chave local de pseudonimização (laptop): {criar_chave_local(cfg)}")
     jars = resolver_jars()
     print(f"Kafka: {len(jars)} jars em {jars[0].parent}")
     spark = obter_spark(cfg, nome_app="detector-pix-preparar")
@@ -167,7 +170,9 @@ def construir_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="mostra onde ficam dados, tabelas, checkpoints e o MLflow")
     info.set_defaults(func=_cmd_info)
 
-    preparar = sub.add_parser("preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache")
+    preparar = sub.add_parser(
+        "preparar", help="baixa os jars do Kafka, do Delta e do conector para o cache e cria a chave local do laptop"
+    )
     preparar.set_defaults(func=_cmd_preparar)
 
     from aplicacao.bench_pontuacao import adicionar_subcomando as bench_pontuacao

@@ -24,6 +24,7 @@ from aplicacao.notebooks import executar_notebook
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao
 from plataforma.erros import ErroDeAmbiente
 from plataforma.kafka_local import BrokerKafkaLocal
+from processamento.pseudonimizacao import criar_chave_local
 
 if TYPE_CHECKING:
     from monitoramento.local import PrometheusLocal, PushgatewayLocal
@@ -88,6 +89,8 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
 
         for campo in CAMPOS_NO_AMBIENTE:
             os.environ[PREFIXO_AMBIENTE + campo.upper()] = str(getattr(demo, campo))
+        if not demo.chave_pseudonimizacao:
+            print(f"Chave de pseudonimização desta demo (pasta própria): {criar_chave_local(demo)}")
         _etapa(3, "notebook de ingestão (Kafka -> bronze), modo disponível")
         executar_notebook("ingestao", {"disponivel": "sim"})
         _etapa(4, "notebook de processamento (bronze -> silver, quarentena, gold), modo disponível")

@@ -11,8 +11,8 @@ import hashlib
 import hmac
 import os
 import secrets
-import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from plataforma.config import PREFIXO_AMBIENTE, Configuracao, ErroDeConfiguracao, em_databricks
 
@@ -37,27 +37,53 @@ def id_chave(tipo_chave: str, chave: str) -> str:
     return f"{tipo_chave}|{chave}"
 
 
-def obter_chave(cfg: Configuracao) -> bytes:
-    """A chave vem de um segredo. Só no laptop, sem segredo definido, uma chave local é criada e guardada.
+TAMANHO_MINIMO_CHAVE = 32
 
-    A chave local fica em ``<dados>/.chave_pseudonimizacao`` (permissão 600), fora do repositório: trocar
-    de chave muda todos os pseudônimos, então ela precisa ser estável entre execuções.
+
+def arquivo_da_chave_local(cfg: Configuracao) -> Path:
+    return cfg.pasta_dados / ".chave_pseudonimizacao"
+
+
+def criar_chave_local(cfg: Configuracao) -> Path:
+    """Cria (uma vez) a chave do laptop em ``<dados>/.chave_pseudonimizacao``, permissão 600, fora do repositório.
+
+    Só por pedido explícito (``detector-pix preparar``, ``make demo``): uma chave gerada em silêncio num host de
+    produção daria pseudônimos que nenhum outro host reproduz. Trocar de chave muda todos os pseudônimos, por isso
+    ela é guardada e reaproveitada.
     """
-    if cfg.chave_pseudonimizacao:
-        if len(cfg.chave_pseudonimizacao) < 16:
-            raise ErroDeConfiguracao("A chave de pseudonimização precisa de pelo menos 16 caracteres.")
-        return cfg.chave_pseudonimizacao.encode("utf-8")
     if em_databricks():
-        raise ErroDeConfiguracao("Sem chave de pseudonimização: crie o segredo 'chave-pseudonimizacao'.")
-    arquivo = cfg.pasta_dados / ".chave_pseudonimizacao"
+        raise ErroDeConfiguracao("No Databricks a chave vem do segredo 'chave-pseudonimizacao', nunca de um arquivo.")
+    arquivo = arquivo_da_chave_local(cfg)
     if not arquivo.exists():
         arquivo.parent.mkdir(parents=True, exist_ok=True)
         descritor = os.open(arquivo, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descritor, "w") as saida:
             saida.write(secrets.token_hex(32))
-        print(
-            f"aviso: chave de pseudonimização local criada em {arquivo}; em produção use o segredo "
-            f"'chave-pseudonimizacao' ou {PREFIXO_AMBIENTE}CHAVE_PSEUDONIMIZACAO.",
-            file=sys.stderr,
+    return arquivo
+
+
+def obter_chave(cfg: Configuracao) -> bytes:
+    """A chave do segredo (ou da variável de ambiente); no laptop, a chave local criada por ``criar_chave_local``.
+
+    Sem nenhuma das duas, a partida para com erro dizendo onde pôr a chave: nunca uma chave nova em silêncio.
+    """
+    if cfg.chave_pseudonimizacao:
+        if len(cfg.chave_pseudonimizacao) < TAMANHO_MINIMO_CHAVE:
+            raise ErroDeConfiguracao(
+                f"A chave de pseudonimização tem {len(cfg.chave_pseudonimizacao)} caracteres; são precisos pelo "
+                f"menos {TAMANHO_MINIMO_CHAVE} aleatórios (segredo 'chave-pseudonimizacao' ou "
+                f"{PREFIXO_AMBIENTE}CHAVE_PSEUDONIMIZACAO)."
+            )
+        return cfg.chave_pseudonimizacao.encode("utf-8")
+    if em_databricks():
+        raise ErroDeConfiguracao(
+            f"Sem chave de pseudonimização: crie o segredo 'chave-pseudonimizacao' no escopo '{cfg.escopo_segredos}'."
+        )
+    arquivo = arquivo_da_chave_local(cfg)
+    if not arquivo.exists():
+        raise ErroDeConfiguracao(
+            f"Sem chave de pseudonimização: defina {PREFIXO_AMBIENTE}CHAVE_PSEUDONIMIZACAO (32+ caracteres "
+            f"aleatórios) ou, no laptop, rode `detector-pix preparar` (ou `make preparar`), que cria a chave local "
+            f"em {arquivo}."
         )
     return arquivo.read_text().strip().encode("utf-8")
