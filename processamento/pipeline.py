@@ -14,6 +14,7 @@ já feitas são ignoradas pelo Delta e o estado é regravado igual. Nada se perd
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -168,6 +169,9 @@ class ResumoDoLote:
     gold_confirmado_em: float  # epoch (s) logo após o commit da gold: base da latência Kafka -> gold
 
 
+MAX_RESUMOS = 10_000
+
+
 @dataclass
 class ProcessadorDeTransacoes:
     """O ``foreachBatch`` de bronze_transacoes. Guarda o estado entre lotes e sabe reconstruí-lo."""
@@ -177,7 +181,8 @@ class ProcessadorDeTransacoes:
     chave: bytes
     parametros: ParametrosFeatures = field(default_factory=ParametrosFeatures)
     intervalo_snapshot: int = 50
-    resumos: list[ResumoDoLote] = field(default_factory=list)
+    # Só os lotes recentes: um stream contínuo roda meses, e uma lista de todos cresceria sem limite.
+    resumos: deque[ResumoDoLote] = field(default_factory=lambda: deque(maxlen=MAX_RESUMOS))
     metricas: MetricasDoProcessamento | None = None
 
     def __post_init__(self) -> None:
