@@ -77,6 +77,7 @@ def _piso(cfg, parar: threading.Event, pronto: threading.Event, erros: list[Base
 def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
 
+    from plataforma.kafka_cliente import particoes_do_topico
     from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
     base = opcoes_cliente_kafka(cfg)
@@ -87,7 +88,7 @@ def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
          "isolation.level": "read_committed", "auto.offset.reset": "earliest"}
     )  # fmt: skip
     topico = cfg.topico_transacoes
-    particoes = consumidor.list_topics(topico, timeout=30).topics[topico].partitions
+    particoes = particoes_do_topico(consumidor, topico, cfg.kafka_bootstrap)
     consumidor.assign([TopicPartition(topico, p) for p in particoes])
     pronto.set()
     while not parar.is_set():

@@ -43,6 +43,7 @@ import pandas as pd
 from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
+from plataforma.kafka_cliente import particoes_do_topico
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint
@@ -178,12 +179,7 @@ class DecisorEmTempoReal:
              "isolation.level": "read_committed", "auto.offset.reset": cfg.offsets_iniciais,
              "enable.partition.eof": "false"}
         )  # fmt: skip
-        metadados = self._consumidor.list_topics(cfg.topico_transacoes, timeout=30).topics[cfg.topico_transacoes]
-        if metadados.error is not None:
-            raise RuntimeError(
-                f"Kafka {cfg.kafka_bootstrap}: tópico '{cfg.topico_transacoes}' indisponível ({metadados.error})."
-            )
-        self._particoes = sorted(metadados.partitions)
+        self._particoes = particoes_do_topico(self._consumidor, cfg.topico_transacoes, cfg.kafka_bootstrap)
         self.recuperar()
         extras = {}
         if self.spark is not None:

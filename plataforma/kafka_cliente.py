@@ -82,3 +82,25 @@ def produzir(
             except BufferError:
                 poll(ESPERA_FILA_CHEIA_S)
     poll(0)
+
+
+def particoes_do_topico(cliente: object, topico: str, bootstrap: str, espera_s: float = 30.0) -> list[int]:
+    """As partições de ``topico``, esperando o metadado chegar: logo depois de criado, o broker ainda pode
+    responder sem partições, e um consumidor atribuído a nada não consome nada, em silêncio.
+
+    ``cliente``: um ``Consumer``, ``Producer`` ou ``AdminClient`` (todos têm ``list_topics``).
+    """
+    import time
+
+    limite = time.monotonic() + espera_s
+    while True:
+        metadados = cliente.list_topics(topico, timeout=10).topics.get(topico)
+        if metadados is not None and metadados.error is None and metadados.partitions:
+            return sorted(metadados.partitions)
+        if time.monotonic() > limite:
+            erro = "não existe" if metadados is None else (metadados.error or "sem partições")
+            raise ErroDeAmbiente(
+                f"Kafka {bootstrap}: tópico '{topico}' indisponível ({erro}) depois de {espera_s:g} s. Crie o tópico "
+                "ou confira o nome na configuração (topico_transacoes)."
+            )
+        time.sleep(0.5)
