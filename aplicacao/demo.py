@@ -212,6 +212,7 @@ def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -
     import numpy as np
     import pandas as pd
 
+    from ingestao.decisoes import gravar_decisoes_do_topico
     from machine_learning.decisao import APROVAR, DECISOES
     from machine_learning.nucleo import ler_decisoes_kafka
     from plataforma.mlflow_local import comando_ui, configurar_mlflow, versao_por_alias
@@ -219,6 +220,8 @@ def _resumir(cfg: Configuracao, gabarito: list[str], inicio_ao_vivo_ms: float) -
     from plataforma.tabelas import TABELAS, tabela
 
     spark = obter_spark(cfg)
+    gravadas = gravar_decisoes_do_topico(spark, cfg)
+    print(f"gold_decisoes: {gravadas} decisões do tópico gravadas agora (o job de ingestão faz isso sem parar).")
     rotulos = pd.DataFrame([linha.split(",") for linha in gabarito], columns=["end_to_end_id", "fraude", "tipologia"])
     decisoes = tabela(cfg, "gold_decisoes").ler(spark).select("end_to_end_id", "decisao", "versao_modelo").toPandas()
     simuladas = decisoes.merge(rotulos, on="end_to_end_id")  # o período simulado (o ao vivo não tem gabarito aqui)

@@ -37,6 +37,7 @@ PARAMETROS_INGESTAO = (
     *PARAMETROS_CONEXAO_KAFKA,
     "topico_transacoes",
     "topico_med",
+    "topico_decisoes",
     "offsets_iniciais",
     "max_offsets_por_trigger",
     "intervalo_trigger",

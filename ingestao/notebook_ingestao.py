@@ -30,6 +30,7 @@ if _raiz not in sys.path:
     sys.path.insert(0, _raiz)
 
 from ingestao.bronze import PARAMETROS_INGESTAO, iniciar_ingestao
+from ingestao.decisoes import iniciar_gravacao_decisoes
 from plataforma.notebook import iniciar_notebook
 from plataforma.tabelas import tabela
 
@@ -48,6 +49,7 @@ print(f"Kafka: {ctx.cfg.kafka_bootstrap} | checkpoints: {ctx.cfg.pasta_checkpoin
 consultas = [
     iniciar_ingestao(ctx.spark, ctx.cfg, ctx.cfg.topico_transacoes, tabela(ctx.cfg, "bronze_transacoes"), disponivel),
     iniciar_ingestao(ctx.spark, ctx.cfg, ctx.cfg.topico_med, tabela(ctx.cfg, "bronze_med"), disponivel),
+    iniciar_gravacao_decisoes(ctx.spark, ctx.cfg, disponivel),
 ]
 for consulta in consultas:
     print(f"Consulta '{consulta.name}' iniciada (id {consulta.id}).")

@@ -36,7 +36,6 @@ PARAMETROS_PONTUACAO = (
     "estado_inicial_decisao",
     "intervalo_snapshot_decisao_s",
     "intervalo_modelo_s",
-    "intervalo_escrita_decisoes_s",
     "tolerancia_futuro_s",
     "janela_deduplicacao_h",
     "chave_pseudonimizacao",

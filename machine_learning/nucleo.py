@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import types as T
 
 from machine_learning.decisao import DECISOES, MENSAGEM_INVALIDA, REVISAR, decidir
 from machine_learning.modelo_em_uso import ModeloEmUso
 from plataforma.config import Configuracao
+from plataforma.decisoes import ESQUEMA_DECISOES
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from processamento.deduplicacao import Deduplicador
 from processamento.estado import ComEstado
@@ -37,26 +37,6 @@ INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estad
 # O que o núcleo precisa de cada mensagem do Kafka (os nomes da bronze).
 COLUNAS_MENSAGEM = ("valor_bruto", "topico", "particao", "offset", "timestamp_kafka")
 
-ESQUEMA_DECISOES = T.StructType(
-    [
-        T.StructField("id_decisao", T.StringType()),
-        T.StructField("end_to_end_id", T.StringType()),
-        T.StructField("decisao", T.StringType()),
-        T.StructField("score", T.DoubleType()),
-        T.StructField("motivos", T.ArrayType(T.StringType())),
-        T.StructField("versao_modelo", T.StringType()),
-        T.StructField("data_hora", T.TimestampType()),
-        T.StructField("timestamp_kafka", T.TimestampType()),
-        T.StructField("data_hora_decisao", T.TimestampType()),
-        T.StructField("valor", T.DoubleType()),
-        T.StructField("pagador_id_conta", T.StringType()),
-        T.StructField("recebedor_id_conta", T.StringType()),
-        T.StructField("topico", T.StringType()),
-        T.StructField("particao", T.IntegerType()),
-        T.StructField("offset", T.LongType()),
-        T.StructField("lote", T.LongType()),
-    ]
-)
 _COLUNAS_DA_TRANSACAO = [
     "end_to_end_id", "data_hora", "timestamp_kafka", "valor", "pagador_id_conta", "recebedor_id_conta",
     "topico", "particao", "offset",

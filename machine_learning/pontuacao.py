@@ -31,13 +31,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestao.bronze import ler_topico, para_bronze
+from ingestao.decisoes import preparar_gold_decisoes
 from machine_learning.decisao import DECISOES, VERSAO_SO_REGRAS
 from machine_learning.deriva import JanelaDeDeriva, colunas_de_deriva, horas_do_evento
-from machine_learning.gold_decisoes import preparar_gold_decisoes
 from machine_learning.modelo_em_uso import ModeloEmUso, VigiaDoChampion
-from machine_learning.nucleo import ESQUEMA_DECISOES, NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
+from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
 from machine_learning.rotulos import JANELA_PRECISAO_TARDIA_DIAS, precisao_tardia
 from plataforma.config import Configuracao
+from plataforma.decisoes import ESQUEMA_DECISOES
 from plataforma.kafka_cliente import produzir
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.mlflow_local import configurar_mlflow

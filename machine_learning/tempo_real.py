@@ -22,8 +22,8 @@ Garantias:
 - **Uma instância por implantação**: o ``transactional.id`` é o da implantação; uma segunda instância cerca a
   primeira, que para com erro (nunca duas decidindo o mesmo Pix).
 
-A ``gold_decisoes`` é o tópico de decisões gravado pelo Spark (``read_committed``, checkpoint próprio), em
-segundo plano a cada ``intervalo_escrita_decisoes_s``: cada decisão uma vez, fora do caminho quente.
+Sem Spark no processo do laço além do que roda fora do caminho quente (marcas MED, precisão tardia, aquecimento):
+a ``gold_decisoes`` é o tópico de decisões gravado pela ingestão (``ingestao/decisoes.py``), cada decisão uma vez.
 """
 
 from __future__ import annotations
@@ -154,7 +154,6 @@ class DecisorEmTempoReal:
         self._produtor = None
         self._consumidor: Consumer | None = None
         self._particoes: list[int] = []
-        self._gravacao_gold = None
 
     # Partida ---------------------------------------------------------------------------------------
     def iniciar(self) -> None:
@@ -181,10 +180,7 @@ class DecisorEmTempoReal:
         )  # fmt: skip
         self._particoes = particoes_do_topico(self._consumidor, cfg.topico_transacoes, cfg.kafka_bootstrap)
         self.recuperar()
-        extras = {}
-        if self.spark is not None:
-            extras["escrita"] = (cfg.intervalo_escrita_decisoes_s, self.gravar_gold_decisoes)
-        self.servicos.iniciar(extras)
+        self.servicos.iniciar()
 
     def _criar_topico_de_lotes(self) -> None:
         """Uma partição (ordem total dos lotes); retenção maior que o intervalo entre snapshots, com folga."""
@@ -504,7 +500,7 @@ class DecisorEmTempoReal:
         except Exception as erro:  # nada aberto, ou o broker fora: a recuperação decide
             log.warning("abort_transaction: %s", erro)
 
-    # Snapshots e gold_decisoes ---------------------------------------------------------------------
+    # Snapshots ---------------------------------------------------------------------------------
     def _talvez_snapshot(self, forcar: bool = False) -> None:
         """Copia o estado (no laço, rápido) e o grava inteiro noutra linha; um de cada vez."""
         agora = time.monotonic()
@@ -539,24 +535,11 @@ class DecisorEmTempoReal:
         except Exception as erro:  # sem snapshot novo a recuperação refaz mais lotes, mas nada se perde
             log.warning("Snapshot do lote %s falhou (%s); o anterior continua valendo.", lote, erro)
 
-    def gravar_gold_decisoes(self) -> int:
-        """O tópico de decisões (só transações confirmadas) na ``gold_decisoes``, pelo Spark; devolve as linhas."""
-        if self.spark is None:
-            return 0
-        from machine_learning.gold_decisoes import gravar_decisoes_do_topico
-
-        return gravar_decisoes_do_topico(self.spark, self.cfg)
-
     def encerrar(self) -> None:
-        """Snapshot final, tarefas paradas, gold em dia e clientes Kafka fechados."""
+        """Snapshot final, tarefas paradas e clientes Kafka fechados."""
         if self._consumidor is not None and self.proximo_lote > 0:
             self._talvez_snapshot(forcar=True)
         self.servicos.encerrar()
-        if self.spark is not None:
-            try:
-                self.gravar_gold_decisoes()
-            except Exception as erro:
-                log.warning("gold_decisoes não atualizada no encerramento (%s); a próxima execução grava.", erro)
         if self._consumidor is not None:
             self._consumidor.close()
             self._consumidor = None

@@ -218,7 +218,8 @@ class Configuracao:
     intervalo_escrita_decisoes_s: int = field(
         default=5,
         metadata=_inteiro(
-            "de quanto em quanto tempo as decisões vão para a gold_decisoes (no Kafka elas saem na hora)",
+            "só no micro-batch do Spark (linha de base do benchmark): de quanto em quanto tempo as pendências vão "
+            "para a gold_decisoes",
             1,
             600,
             "segundos",

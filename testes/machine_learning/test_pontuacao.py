@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
+from ingestao.decisoes import gravar_decisoes_do_topico
 from machine_learning.dados_simulados import simular
 from machine_learning.decisao import BLOQUEAR, DECISOES, MENSAGEM_INVALIDA, VERSAO_SO_REGRAS
 from machine_learning.deriva import HORAS_JANELA, horas_do_evento
@@ -81,6 +82,7 @@ def test_sem_champion_decide_so_com_regras_e_grava_no_delta_e_no_kafka(
     decisor.iniciar()
     decisor.executar(disponivel=True)
     decisor.encerrar()
+    gravar_decisoes_do_topico(spark, cfg)  # o que a ingestão faz continuamente
 
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
     kafka = ler_decisoes_kafka(cfg)
@@ -144,6 +146,7 @@ def test_champion_novo_vale_sem_reiniciar_o_stream(
         resto = tudo.transacoes[metade:]
         produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, resto, tudo.chaves[metade:])
         esperar(lambda: resumo.decididas >= len(tudo.transacoes), 120, "a 2ª metade")
+    gravar_decisoes_do_topico(spark, cfg)
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, resultado.versao}
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
@@ -223,7 +226,7 @@ def test_sigkill_no_meio_da_transacao_e_nas_quedas_cada_pix_decidido_uma_vez_com
     sobre o mesmo tópico; a ``gold_decisoes`` tem as mesmas decisões, uma vez cada.
     """
     cfg = cfg_isolada(cfg_teste, broker_kafka, "decisao-queda", particoes=1).com(
-        max_mensagens_lote_decisao=15, intervalo_snapshot_decisao_s=1, intervalo_escrita_decisoes_s=2
+        max_mensagens_lote_decisao=15, intervalo_snapshot_decisao_s=1
     )
     tudo = gerar_tudo(Parametros(semente=4, clientes=250, dias=2.0, taxa_invalidas=0.05, defeitos=EM_ORDEM))
     enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
@@ -271,6 +274,7 @@ def test_sigkill_no_meio_da_transacao_e_nas_quedas_cada_pix_decidido_uma_vez_com
     # A transação abortada deixou decisões no log do tópico; read_committed não as vê.
     assert _mensagens_no_topico(cfg.topico_decisoes, cfg) > len(kafka)
 
+    gravar_decisoes_do_topico(spark, cfg)  # a ingestão grava a gold_decisoes só com as transações confirmadas
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas()
     assert gold["id_decisao"].is_unique and set(gold["id_decisao"]) == set(kafka.index)
 
@@ -329,10 +333,7 @@ def _mensagens_no_topico(topico: str, cfg: Configuracao) -> int:
 def _processo_do_notebook(
     cfg: Configuracao, saida: Path, *argumentos: str, extras: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    campos = (
-        "max_mensagens_lote_decisao", "intervalo_snapshot_decisao_s", "intervalo_escrita_decisoes_s",
-        "pushgateway_url",
-    )  # fmt: skip
+    campos = ("max_mensagens_lote_decisao", "intervalo_snapshot_decisao_s", "pushgateway_url")
     return executar_em_processo(
         cfg.com(pushgateway_url=""), saida, ["modelo", "--modo", "pontuar", *argumentos], campos, CHAVE, extras
     )
@@ -392,6 +393,7 @@ def test_champion_que_nao_carrega_ou_nao_serve_decide_so_com_regras_e_volta_no_r
                 assert series[("detector_pix_champion_recusado", frozenset())] == float(versao)
         cliente.delete_registered_model_alias(nome, "champion")  # sem alias: de volta às regras
         esperar(lambda: vigia.atual.so_regras, 30, "a volta às regras sem o alias")
+    gravar_decisoes_do_topico(spark, cfg)
     gold = tabela(cfg, "gold_decisoes").ler(spark).toPandas().sort_values(["particao", "offset"])
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, bom.versao}  # nunca o corrompido nem o incompatível
