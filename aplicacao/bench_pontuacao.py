@@ -5,8 +5,9 @@ duração, a cada taxa:
 
 - **piso**: consumidor -> produtor em transação Kafka, sem trabalho nenhum (o custo do Kafka e do Python);
 - **micro-batch**: o desenho anterior, o ``foreachBatch`` do Spark alimentando o núcleo (linha de base);
-- **tempo real**: o caminho quente do projeto (``tempo_real.py``), com a gravação da ``gold_decisoes`` pelo Spark
-  em segundo plano, como em produção.
+- **tempo real**: o caminho quente do projeto (``tempo_real.py``). A ``gold_decisoes`` é gravada pela ingestão,
+  noutro job, e não roda durante a medição; o micro-batch grava a dele em segundo plano no mesmo processo, como
+  sempre fez.
 
 A latência usa só timestamps do Kafka: o do Pix (hora do produtor) e o da decisão (hora do broker,
 ``LogAppendTime``), só de transações confirmadas (``read_committed``). Os primeiros segundos ficam de fora. A
@@ -292,8 +293,10 @@ Data: {agora()}. Máquina: {maquina()}. Carga média ao terminar (1/5/15 min): {
 
 Champion: GBM (versão {versao} de um registro temporário), treinado antes da medição. Tráfego ao vivo do
 simulador noutro processo (mesma semente e ritmo para os três desenhos), broker Kafka local, Spark `local[*]` e o
-produtor na mesma máquina de 2 núcleos. Latência: timestamp do Pix no Kafka até o timestamp da decisão em
-`pix.decisoes` (hora do broker, `LogAppendTime`), lida com `read_committed`, sem os {AQUECIMENTO_S} s iniciais.
+produtor na mesma máquina de 2 núcleos. No tempo real, a `gold_decisoes` é da ingestão (outro job) e não roda
+durante a medição; o micro-batch grava a dele em segundo plano no próprio processo. Latência: timestamp do Pix no
+Kafka até o timestamp da decisão em `pix.decisoes` (hora do broker, `LogAppendTime`), lida com `read_committed`,
+sem os {AQUECIMENTO_S} s iniciais.
 "CPU ocupada": fração dos núcleos em uso durante a execução (todos os processos: broker, gerador, Spark).
 
 {tabela}

@@ -179,8 +179,13 @@ class DecisorEmTempoReal:
              "enable.partition.eof": "false"}
         )  # fmt: skip
         self._particoes = particoes_do_topico(self._consumidor, cfg.topico_transacoes, cfg.kafka_bootstrap)
+        particoes_do_topico(self._consumidor, cfg.topico_decisoes, cfg.kafka_bootstrap)  # erro claro já na partida
         self.recuperar()
         self.servicos.iniciar()
+        log.warning(
+            "Decisão em tempo real: %s -> %s (transações Kafka, grupo %s); champion conferido a cada %s s.",
+            cfg.topico_transacoes, cfg.topico_decisoes, self.identidade, cfg.intervalo_modelo_s,
+        )  # fmt: skip
 
     def _criar_topico_de_lotes(self) -> None:
         """Uma partição (ordem total dos lotes); retenção maior que o intervalo entre snapshots, com folga."""
