@@ -210,25 +210,32 @@ def ler_decisoes_kafka(cfg: Configuracao, espera_s: float = 60.0) -> pd.DataFram
     ``latencia_s``: do timestamp do Pix no Kafka até o da decisão (com o tópico em ``LogAppendTime``, como o
     broker local o cria, é o instante em que a decisão ficou disponível para quem consome).
     """
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     topico = cfg.topico_decisoes
     opcoes = {
         **opcoes_cliente_kafka(cfg),
         "group.id": f"detector-pix-leitura-{os.getpid()}-{time.time_ns()}",
         "isolation.level": "read_committed",  # só decisões de transações confirmadas: o que um consumidor vê
+        # O fim é o aviso de fim de partição: num tópico transacional o último offset é um marcador de commit,
+        # que nunca chega como mensagem.
+        "enable.partition.eof": "true",
+        "auto.offset.reset": "earliest",  # retenção já apagou o começo: lê do que existe
     }
     consumidor = Consumer({**opcoes, "enable.auto.commit": "false"})
     try:
         particoes = consumidor.list_topics(topico, timeout=10).topics[topico].partitions
-        fins = {p: consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] for p in particoes}
-        consumidor.assign([TopicPartition(topico, p, 0) for p in particoes])
-        linhas, lidas, limite = [], dict.fromkeys(fins, 0), time.monotonic() + espera_s
-        while any(lidas[p] < fim for p, fim in fins.items()) and time.monotonic() < limite:
+        vazias = {
+            p for p in particoes if consumidor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1] == 0
+        }
+        consumidor.assign([TopicPartition(topico, p, 0) for p in particoes if p not in vazias])
+        linhas, no_fim, limite = [], set(vazias), time.monotonic() + espera_s
+        while len(no_fim) < len(particoes) and time.monotonic() < limite:
             for m in consumidor.consume(10_000, timeout=1.0):
                 if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        no_fim.add(m.partition())
                     continue
-                lidas[m.partition()] = m.offset() + 1
                 linhas.append(
                     json.loads(m.value()) | {"chave": m.key().decode(), "timestamp_decisao_ms": m.timestamp()[1]}
                 )
