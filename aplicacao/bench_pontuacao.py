@@ -263,7 +263,7 @@ def escrever_em_docs(
             )  # fmt: skip
     tabela = tabela_markdown(
         ["Pix/s", "desenho", "decisões medidas", "decididas/s", "p50 (ms)", "p95 (ms)", "p99 (ms)", "máx (ms)",
-         "CPU ocupada (%)"], linhas,
+         "CPU ocupada (%)"], linhas, alinhamento="rlrrrrrrr",
     )  # fmt: skip
     razoes = []
     for tps in taxas:
