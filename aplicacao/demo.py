@@ -99,8 +99,11 @@ def executar_demo(cfg: Configuracao, clientes: int, dias: float, semente: int, t
         arquivo_gabarito = pasta / "gabarito.csv"
         arquivo_gabarito.write_text("end_to_end_id,fraude,tipologia\n" + "\n".join(gabarito) + "\n", encoding="utf-8")
         executar_notebook("modelo", {"modo": "treinar", "gabarito": str(arquivo_gabarito)})
-        _etapa(6, "notebook do modelo, modo pontuar: uma decisão para cada Pix do tópico (modo disponível)")
+        _etapa(6, "notebook do modelo, modo pontuar: uma decisão para cada Pix do tópico; a ingestão grava a gold")
         executar_notebook("modelo", {"modo": "pontuar", "disponivel": "sim"})
+        # A ingestão (contínua em produção) grava pix.decisoes na gold_decisoes; a decisão ao vivo mede a precisão
+        # tardia sobre ela ao partir.
+        executar_notebook("ingestao", {"disponivel": "sim"})
         # O lote único acima publica o total ao terminar; a consulta ao vivo, ao partir, zera o mesmo grupo no
         # Pushgateway. Três raspagens de espera para o Prometheus guardar o total antes disso.
         time.sleep(3 * RASPAGEM_S)

@@ -265,9 +265,9 @@ class ServicosDaDecisao:
         self.resumo.somar(resultado, segundos)
         if resultado.modelo is not None:
             self._observar_deriva(resultado.modelo, resultado.features, resultado.score)
-        if resultado.sem_decisao:
-            log.warning("%s mensagens fora do contrato ficaram sem decisão (sem end_to_end_id legível ou de um "
-                        "Pix já decidido).", resultado.sem_decisao)  # fmt: skip
+        if resultado.sem_decisao:  # contadas na métrica detector_pix_sem_decisao (alerta MensagensSemDecisao)
+            log.info("%s mensagens fora do contrato ficaram sem decisão (sem end_to_end_id legível ou de um "
+                     "Pix já decidido).", resultado.sem_decisao)  # fmt: skip
         if self.metricas:
             decisoes = resultado.decisoes
             latencias = (decisoes["data_hora_decisao"] - decisoes["timestamp_kafka"]).dt.total_seconds().to_numpy()
