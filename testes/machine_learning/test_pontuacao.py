@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -398,3 +399,38 @@ def test_champion_que_nao_carrega_ou_nao_serve_decide_so_com_regras_e_volta_no_r
     assert len(gold) == len(tudo.transacoes) and gold["end_to_end_id"].is_unique
     assert set(gold["versao_modelo"]) == {VERSAO_SO_REGRAS, bom.versao}  # nunca o corrompido nem o incompatível
     assert (gold.groupby("particao")["versao_modelo"].last() == bom.versao).all()
+
+
+def test_mlflow_e_pushgateway_fora_do_ar_nao_param_a_decisao(
+    cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Degradar, nunca parar: registro do MLflow e Pushgateway fora do ar com o laço rodando; a decisão segue com o
+    champion que já tinha, e cada Pix é decidido."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # sem as novas tentativas do cliente
+    cfg = cfg_isolada(cfg_teste, broker_kafka, "decisao-fora-do-ar").com(
+        intervalo_modelo_s=1,
+        pushgateway_url="http://127.0.0.1:9",  # porta fechada: Pushgateway fora desde o início
+    )
+    configurar_mlflow(cfg)
+    dados = simular(PARAMETROS_TREINO)
+    champion = treinar(
+        dados.transacoes, cfg=cfg, med=dados.med, candidatos=("regras",), importancia_max_linhas=500, **DIVISAO
+    )
+    assert champion.promovido
+    tudo = gerar_tudo(Parametros(semente=13, clientes=200, dias=1.0, taxa_invalidas=0.0))
+    anterior = mlflow.get_registry_uri()
+    try:
+        with decisor_em_execucao(cfg, None, MetricasDaPontuacao(cfg, job="teste_decisao_fora_do_ar")) as decisor:
+            esperar(lambda: decisor.servicos.vigia.atual.versao == champion.versao, 30, "o champion carregado")
+            mlflow.set_registry_uri("http://127.0.0.1:9")  # o registro cai com o laço rodando
+            time.sleep(2 * cfg.intervalo_modelo_s + 1)  # o vigia tenta e não consegue
+            produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+            esperar(lambda: decisor.servicos.resumo.total("entrada") >= len(tudo.transacoes), 120, "tudo decidido")
+            assert decisor.servicos.vigia.atual.versao == champion.versao
+    finally:
+        mlflow.set_registry_uri(anterior)
+    decisoes = ler_decisoes_kafka(cfg)
+    assert len(decisoes) == len(tudo.transacoes) - decisor.servicos.resumo.total("duplicatas")
+    assert set(decisoes["versao_modelo"]) == {champion.versao}  # nunca caiu para só regras por causa da queda

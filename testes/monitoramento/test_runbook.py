@@ -35,7 +35,7 @@ PROCEDIMENTOS = (
     "ingestão-bronze_transacoes-bronze_med",
     "processamento-de-transações-processamento_transacoes",
     "processamento-do-med-processamento_med",
-    "pontuação-pontuacao",
+    "decisão-em-tempo-real-decisao",
     "reimplantar-o-bundle",
     "reverter-o-modelo",
     "trocar-a-chave-de-pseudonimização",
