@@ -43,11 +43,11 @@ import pandas as pd
 from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
-from plataforma.kafka_cliente import particoes_do_topico
+from plataforma.kafka_cliente import criar_topicos, particoes_do_topico
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint
-from processamento.estado import ArmazemDeEstado
+from processamento.estado import ArmazemDeEstado, aplicar_estado, juntar_estado
 from processamento.features import ParametrosFeatures
 
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ class DecisorEmTempoReal:
         # Lotes de dezenas a milhares de linhas: o OpenMP do predict do GBM não ganha nada e vira cauda de latência.
         self._limite_threads = threadpool_limits(limits=1, user_api="openmp")
         cfg = self.cfg
+        configurar_mlflow(cfg)  # o alias champion vem do registro da configuração, nunca de um ./mlflow.db implícito
         base = opcoes_cliente_kafka(cfg)
         self._criar_topico_de_lotes()
         self._produtor = Producer(
@@ -188,23 +189,13 @@ class DecisorEmTempoReal:
         )  # fmt: skip
 
     def _criar_topico_de_lotes(self) -> None:
-        """Uma partição (ordem total dos lotes); retenção maior que o intervalo entre snapshots, com folga."""
-        from confluent_kafka.admin import AdminClient, NewTopic
-
-        admin = AdminClient(opcoes_cliente_kafka(self.cfg))
+        """Uma partição (ordem total dos lotes); retenção maior que o intervalo entre snapshots, com folga; a
+        replicação é a padrão do broker (o broker local tem uma; o do banco, a dele)."""
         topico = self.cfg.topico_lotes_decisao
-        if topico in admin.list_topics(timeout=30).topics:
-            return
-        configuracao = {"retention.ms": str(7 * 24 * 3_600_000), "cleanup.policy": "delete"}
-        futuro = admin.create_topics([NewTopic(topico, 1, 1, config=configuracao)])[topico]
-        try:
-            futuro.result(30)
-        except Exception as erro:
-            if "TOPIC_ALREADY_EXISTS" not in str(erro):
-                raise RuntimeError(
-                    f"Kafka {self.cfg.kafka_bootstrap}: não consegui criar o tópico '{topico}' ({erro}). Crie-o com "
-                    "1 partição e retenção de 7 dias, ou dê permissão de criação ao usuário do job."
-                ) from erro
+        criar_topicos(
+            opcoes_cliente_kafka(self.cfg), [topico], 1,
+            configuracoes={topico: {"retention.ms": str(7 * 24 * 3_600_000)}}, replicacao=-1,
+        )  # fmt: skip
 
     # Recuperação -----------------------------------------------------------------------------------
     def recuperar(self) -> None:
@@ -221,9 +212,7 @@ class DecisorEmTempoReal:
         snapshot = self.armazem.ultimo_snapshot()
         if snapshot is not None:
             base_lote, estado = snapshot
-            for nome, componente in self.nucleo.componentes().items():
-                prefixo = f"{nome}."
-                componente.aplicar({k.removeprefix(prefixo): v for k, v in estado.items() if k.startswith(prefixo)})
+            aplicar_estado(estado, self.nucleo.componentes())
             med_ate = int(estado["meta.med_ate"][0])
             self.posicoes = dict(zip(estado["meta.particoes"].tolist(), estado["meta.posicoes"].tolist(), strict=True))
             self.proximo_registro = int(estado["meta.proximo_registro"][0])
@@ -318,16 +307,22 @@ class DecisorEmTempoReal:
         )  # fmt: skip
         return med_ate
 
-    def _ler_registros(self, desde: int, depois_do_lote: int) -> list[RegistroDeLote]:
-        """Os registros de lote confirmados a partir do offset ``desde``, até o fim do tópico de lotes."""
-        from confluent_kafka import Consumer, KafkaError, TopicPartition
+    def _leitor_de_recuperacao(self) -> Consumer:
+        """Consumidor sem commit, só transações confirmadas, com aviso de fim de partição: relê faixas conhecidas."""
+        from confluent_kafka import Consumer
 
-        topico = self.cfg.topico_lotes_decisao
-        leitor = Consumer(
+        return Consumer(
             {**opcoes_cliente_kafka(self.cfg), "group.id": f"{self.identidade}:recuperacao",
              "enable.auto.commit": "false", "isolation.level": "read_committed", "enable.partition.eof": "true",
              "auto.offset.reset": "earliest"}
         )  # fmt: skip
+
+    def _ler_registros(self, desde: int, depois_do_lote: int) -> list[RegistroDeLote]:
+        """Os registros de lote confirmados a partir do offset ``desde``, até o fim do tópico de lotes."""
+        from confluent_kafka import KafkaError, TopicPartition
+
+        topico = self.cfg.topico_lotes_decisao
+        leitor = self._leitor_de_recuperacao()
         registros: list[RegistroDeLote] = []
         try:
             leitor.assign([TopicPartition(topico, 0, desde)])
@@ -357,17 +352,14 @@ class DecisorEmTempoReal:
 
     def _refazer(self, registros: list[RegistroDeLote]) -> int:
         """Passa cada lote registrado pelo núcleo de novo (sem decidir): o estado volta ao dos offsets confirmados."""
-        from confluent_kafka import Consumer, KafkaError, TopicPartition
+        from confluent_kafka import KafkaError, TopicPartition
 
         topico = self.cfg.topico_transacoes
         inicios: dict[int, int] = {}
         for registro in registros:
             for p, (a, _) in registro.faixas.items():
                 inicios.setdefault(p, a)
-        leitor = Consumer(
-            {**opcoes_cliente_kafka(self.cfg), "group.id": f"{self.identidade}:recuperacao",
-             "enable.auto.commit": "false", "isolation.level": "read_committed", "enable.partition.eof": "true"}
-        )  # fmt: skip
+        leitor = self._leitor_de_recuperacao()
         guardadas: dict[int, list] = {p: [] for p in inicios}
         no_fim: set[int] = set()
         vistos: dict[int, int] = {p: a - 1 for p, a in inicios.items()}
@@ -525,7 +517,7 @@ class DecisorEmTempoReal:
 
     def estado_completo(self) -> dict[str, np.ndarray]:
         """Tudo o que o snapshot guarda: o estado do núcleo e onde ele está nos tópicos."""
-        estado = {f"{nome}.{k}": v for nome, c in self.nucleo.componentes().items() for k, v in c.extrair(True).items()}
+        estado = juntar_estado(self.nucleo.componentes(), completo=True)
         particoes = sorted(self.posicoes)
         return estado | {
             "meta.med_ate": np.array([self.servicos.med_ate], np.int64),
@@ -561,7 +553,6 @@ def executar_decisao(spark: SparkSession | None, cfg: Configuracao, disponivel: 
     from monitoramento.metricas import MetricasDaPontuacao
     from processamento.pseudonimizacao import obter_chave
 
-    configurar_mlflow(cfg)  # o alias champion vem do registro da configuração, nunca de um ./mlflow.db implícito
     decisor = DecisorEmTempoReal(cfg, obter_chave(cfg), spark, MetricasDaPontuacao(cfg))
     decisor.iniciar()
     try:

@@ -28,11 +28,14 @@ def criar_topicos(
     topicos: Iterable[str],
     particoes: int,
     topico_decisoes: str | None = None,
+    configuracoes: dict[str, dict[str, str]] | None = None,
+    replicacao: int = 1,
 ) -> None:
-    """Cria os tópicos que faltam, com fator de replicação 1; os existentes ficam como estão.
+    """Cria os tópicos que faltam; os existentes ficam como estão.
 
-    ``topico_decisoes`` (se estiver em ``topicos``) ganha ``CONFIG_TOPICO_DECISOES``. ``admin_ou_opcoes``: um
-    ``AdminClient`` pronto, um bootstrap ou as opções do librdkafka (``opcoes_cliente_kafka``).
+    ``topico_decisoes`` (se estiver em ``topicos``) ganha ``CONFIG_TOPICO_DECISOES``; ``configuracoes``, por nome,
+    o resto. ``replicacao``: 1 no broker local; -1 usa o padrão do broker. ``admin_ou_opcoes``: um ``AdminClient``
+    pronto, um bootstrap ou as opções do librdkafka (``opcoes_cliente_kafka``).
     """
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -48,8 +51,8 @@ def criar_topicos(
         NewTopic(
             nome,
             num_partitions=particoes,
-            replication_factor=1,
-            config=CONFIG_TOPICO_DECISOES if nome == topico_decisoes else {},
+            replication_factor=replicacao,
+            config=(CONFIG_TOPICO_DECISOES if nome == topico_decisoes else {}) | (configuracoes or {}).get(nome, {}),
         )
         for nome in dict.fromkeys(topicos)
         if nome not in existentes

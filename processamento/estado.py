@@ -38,6 +38,19 @@ class ComEstado(Protocol):
 _ARQUIVO = re.compile(r"(snapshot|log)-(\d{12})\.npz")
 
 
+def juntar_estado(componentes: dict[str, ComEstado], completo: bool) -> dict[str, np.ndarray]:
+    """O estado de cada componente num dicionário só, com o nome do componente como prefixo (``features.x``)."""
+    return {f"{nome}.{k}": v for nome, c in componentes.items() for k, v in c.extrair(completo).items()}
+
+
+def aplicar_estado(estado: dict[str, np.ndarray], componentes: dict[str, ComEstado]) -> dict[str, np.ndarray]:
+    """O inverso de ``juntar_estado``: aplica a cada componente a sua parte; devolve o que não é de nenhum."""
+    for nome, componente in componentes.items():
+        prefixo = f"{nome}."
+        componente.aplicar({k.removeprefix(prefixo): v for k, v in estado.items() if k.startswith(prefixo)})
+    return {k: v for k, v in estado.items() if k.split(".", 1)[0] not in componentes}
+
+
 def serializar(estado: dict[str, np.ndarray]) -> bytes:
     """O estado como um ``.npz`` em memória (o zip volta atrás para escrever cabeçalhos; na memória, pode)."""
     memoria = io.BytesIO()
@@ -85,22 +98,12 @@ class ArmazemDeEstado:
 
     def salvar(self, lote: int, componentes: dict[str, ComEstado], extras: dict[str, np.ndarray]) -> None:
         """Grava o estado de ``lote``: o que mudou em cada componente e, a cada ``intervalo_snapshot``, tudo."""
-
-        def juntar(completo: bool) -> dict[str, np.ndarray]:
-            partes = {f"{nome}.{k}": v for nome, c in componentes.items() for k, v in c.extrair(completo).items()}
-            return partes | extras
-
-        self._escrever_lote(lote, juntar(False), juntar(True) if self.precisa_snapshot(lote) else None)
+        completo = juntar_estado(componentes, True) | extras if self.precisa_snapshot(lote) else None
+        self._escrever_lote(lote, juntar_estado(componentes, False) | extras, completo)
 
     def restaurar(self, lote: int, componentes: dict[str, ComEstado]) -> list[dict[str, np.ndarray]]:
         """Aplica aos componentes (recém-criados) o estado após ``lote``; devolve os extras de cada parte, em ordem."""
-        extras = []
-        for parte in self.sequencia_ate(lote):
-            for nome, componente in componentes.items():
-                prefixo = f"{nome}."
-                componente.aplicar({k.removeprefix(prefixo): v for k, v in parte.items() if k.startswith(prefixo)})
-            extras.append({k: v for k, v in parte.items() if k.split(".", 1)[0] not in componentes})
-        return extras
+        return [aplicar_estado(parte, componentes) for parte in self.sequencia_ate(lote)]
 
     def salvar_snapshot(self, lote: int, estado: dict[str, np.ndarray], guardar: int = 2) -> None:
         """Só o snapshot (quem tem o log dos lotes em outro lugar, como o caminho quente no Kafka)."""
