@@ -173,8 +173,12 @@ class NucleoDeDecisao:
 
 # O tópico das decisões ----------------------------------------------------------------------------
 def _iso(coluna: pd.Series) -> list[str | None]:
-    texto = coluna.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
-    return texto.where(coluna.notna(), None).tolist()
+    """``2026-11-27T23:41:07.412Z`` (milissegundos truncados, como no contrato); nulo vira None.
+
+    Em numpy: o ``strftime`` do pandas custava ~1 ms por coluna num lote de cem, três vezes por lote.
+    """
+    instantes = coluna.dt.tz_convert(None).to_numpy(dtype="datetime64[ms]")
+    return [None if t == "NaT" else t + "Z" for t in np.datetime_as_string(instantes, unit="ms").tolist()]
 
 
 def mensagens_kafka(saida: pd.DataFrame) -> list[str]:

@@ -41,6 +41,7 @@ from plataforma.config import Configuracao
 from plataforma.decisoes import ESQUEMA_DECISOES
 from plataforma.kafka_cliente import produzir
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
+from plataforma.memoria import congelar_objetos_da_partida
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
 from processamento.estado import ArmazemDeEstado
@@ -252,7 +253,8 @@ class ServicosDaDecisao:
         return self.vigia.atual
 
     def _verificar_modelo(self) -> None:
-        self.vigia.verificar()
+        if self.vigia.verificar():
+            congelar_objetos_da_partida(coletar=False)  # o modelo novo vive tanto quanto a partida
         self._publicar_modelo()
 
     def _publicar_modelo(self) -> None:

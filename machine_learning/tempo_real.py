@@ -45,6 +45,7 @@ from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
 from plataforma.kafka_cliente import criar_topicos, particoes_do_topico
 from plataforma.kafka_opcoes import opcoes_cliente_kafka
+from plataforma.memoria import congelar_objetos_da_partida
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint
 from processamento.estado import ArmazemDeEstado, aplicar_estado, juntar_estado
@@ -183,6 +184,7 @@ class DecisorEmTempoReal:
         particoes_do_topico(self._consumidor, cfg.topico_decisoes, cfg.kafka_bootstrap)  # erro claro já na partida
         self.recuperar()
         self.servicos.iniciar()
+        congelar_objetos_da_partida()
         log.warning(
             "Decisão em tempo real: %s -> %s (transações Kafka, grupo %s); champion conferido a cada %s s.",
             cfg.topico_transacoes, cfg.topico_decisoes, self.identidade, cfg.intervalo_modelo_s,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -195,23 +196,26 @@ def interpretar_med_pandas(
 
 
 def _com_coordenadas(bronze: pd.DataFrame, linhas: list[dict], esquema: T.StructType) -> pd.DataFrame:
-    saida = pd.DataFrame.from_records(linhas, columns=esquema.fieldNames(), index=bronze.index)
-    for campo in _COORDENADAS:
-        saida[campo.name] = bronze[campo.name].to_numpy()
+    """As linhas interpretadas, coluna a coluna nos tipos do esquema, com as coordenadas do Kafka da bronze.
+
+    Um só DataFrame montado de arrays prontos: no caminho quente roda a cada lote, dentro da latência.
+    """
+    coordenadas = {campo.name for campo in _COORDENADAS}
+    colunas: dict[str, object] = {}
     for campo in esquema.fields:
-        if campo.name in bronze:
+        if campo.name in coordenadas:
+            colunas[campo.name] = bronze[campo.name].to_numpy()
             continue
+        valores = [linha.get(campo.name) for linha in linhas]
         if isinstance(campo.dataType, T.TimestampType):  # datas como datetime UTC, mesmo num lote só de inválidas
-            saida[campo.name] = pd.to_datetime(saida[campo.name], utc=True)
-        elif not isinstance(campo.dataType, T.DoubleType):
-            # Um campo ausente em todas as linhas vira NaN (float) no pandas; o Arrow precisa de None.
-            coluna = saida[campo.name].to_numpy(object)
-            vazio = pd.isna(coluna)
-            if vazio.any():
-                coluna = coluna.copy()
-                coluna[vazio] = None
-                saida[campo.name] = coluna
-    return saida
+            colunas[campo.name] = pd.to_datetime(valores, utc=True)
+        elif isinstance(campo.dataType, T.DoubleType):
+            colunas[campo.name] = np.array([np.nan if v is None else v for v in valores], dtype=np.float64)
+        elif isinstance(campo.dataType, T.BooleanType) and None not in valores:
+            colunas[campo.name] = np.array(valores, dtype=bool)
+        else:  # ausente é None (o Arrow não aceita NaN numa coluna de texto)
+            colunas[campo.name] = np.fromiter(valores, dtype=object, count=len(valores))
+    return pd.DataFrame(colunas, index=bronze.index)
 
 
 def _no_spark(bronze: DataFrame, funcao: Callable[[pd.DataFrame], pd.DataFrame], esquema: T.StructType) -> DataFrame:
