@@ -18,6 +18,11 @@ Semântica (a mesma no stream e no batch):
 Estado limitado: cada conta guarda as últimas ``k_eventos`` transações como pagador e como recebedor
 (janelas de 10 min, 1 h e 24 h contam até esse limite) e os ``k_recebedores`` recebedores mais recentes;
 contas e chaves sem atividade há ``ttl_dias`` saem do estado. Bytes por conta: ``bytes_por_conta()``.
+
+Expiração na leitura: uma conta ou chave parada há mais de ``ttl_dias`` no instante de uma transação (ou de uma
+marca MED) recomeça do zero ali, seja qual for o momento da varredura. A varredura (``expirar``) só devolve a
+memória, e só de quem nem um Pix atrasado de ``folga_expiracao_dias`` veria vivo. Assim o treino (que não varre)
+e o stream (que varre de tempos em tempos) calculam as mesmas features.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class ParametrosFeatures:
     k_eventos: int = 16
     k_recebedores: int = 8
     ttl_dias: int = 90
+    folga_expiracao_dias: int = 2  # atraso de Pix que a varredura respeita (ver a docstring do módulo)
     fuso_horas: int = -3  # horário de Brasília (sem horário de verão desde 2019)
     limite_noturno: float = 1_000.0  # Res. BCB 142/2021: entre PF, das 20h às 6h
     limite_dispositivo_transacao: float = 200.0  # IN BCB 491/2024: dispositivo não cadastrado
@@ -210,6 +216,7 @@ class MotorDeFeatures:
         self._tocadas["conta"].append(idx)
         t = np.asarray(instantes_s, np.int64) - BASE_EPOCA_S
         for i, ti in zip(idx.tolist(), t.tolist(), strict=True):  # poucas por lote; a ordem importa
+            self._esquecer_expiradas(self.conta, np.array([i]), np.array([ti]))
             self.conta["marca_s"][i] = min(self.conta["marca_s"][i], ti)
             self.conta["med_n"][i] += 1
             self.conta["ultimo_s"][i] = max(self.conta["ultimo_s"][i], ti)
@@ -275,6 +282,9 @@ class MotorDeFeatures:
         Cada família de features lê o estado que é só dela e já o atualiza (nenhuma lê o de outra); a idade das
         contas, lida pelo pagador e pelo recebedor, muda por último.
         """
+        self._esquecer_expiradas(self.conta, np.concatenate([nv.pag, nv.rec]), np.concatenate([nv.t, nv.t]))
+        com_chave = nv.chave >= 0
+        self._esquecer_expiradas(self.chave, nv.chave[com_chave], nv.t[com_chave])
         log_v = np.log1p(nv.v)
         local = nv.t + BASE_EPOCA_S + self.p.fuso_horas * 3_600  # segundos no horário de Brasília
         self._velocidade_do_pagador(saida, nv)
@@ -416,9 +426,25 @@ class MotorDeFeatures:
             c["ultimo_s"][idx] = np.maximum(c["ultimo_s"][idx], nv.t)
 
     # Expiração ---------------------------------------------------------------------------------
+    def _esquecer_expiradas(self, arrays: dict[str, np.ndarray], posicoes: np.ndarray, t: np.ndarray) -> None:
+        """Quem está parado há mais de ``ttl_dias`` no instante ``t`` recomeça vazio (a expiração que vale).
+
+        ``posicoes`` sem repetição (um nível, ou uma marca por vez).
+        """
+        ultimo = arrays["ultimo_s"][posicoes]
+        velhas = posicoes[(ultimo >= 0) & (ultimo < t - self.p.ttl_dias * 86_400)]
+        if len(velhas):
+            for nome, array in arrays.items():
+                if nome != "id":
+                    array[velhas] = _VAZIOS.get(nome, 0)
+
     def expirar(self) -> int:
-        """Tira do estado contas e chaves paradas há mais de ``ttl_dias`` (pelo relógio de eventos)."""
-        limite = self.relogio_s - self.p.ttl_dias * 86_400
+        """Devolve a memória de contas e chaves paradas há mais de ``ttl_dias`` + ``folga_expiracao_dias``.
+
+        Não muda feature nenhuma (a expiração vale na leitura, ``_esquecer_expiradas``): só tira quem nenhum Pix
+        dentro da folga de atraso veria vivo.
+        """
+        limite = self.relogio_s - (self.p.ttl_dias + self.p.folga_expiracao_dias) * 86_400
         removidas = 0
         for tipo, indice, livres, arrays in self._tabelas():
             usados = np.fromiter(indice.values(), np.int64, len(indice))

@@ -147,7 +147,7 @@ def test_estado_limitado_expira_contas_paradas() -> None:
     motor.processar(antigas)
     antes = motor.contas_no_estado
     novas = transacoes_aleatorias(n=5, contas=3, semente=4, horas=1)
-    novas["data_hora"] = novas["data_hora"] + pd.Timedelta(days=3)
+    novas["data_hora"] = novas["data_hora"] + pd.Timedelta(days=5)  # além do TTL e da folga de atraso
     novas["pagador_id_conta"] = "nova-" + novas["pagador_id_conta"]
     novas["recebedor_id_conta"] = "nova-" + novas["recebedor_id_conta"]
     motor.processar(novas)
@@ -155,6 +155,46 @@ def test_estado_limitado_expira_contas_paradas() -> None:
     assert removidas >= antes
     assert motor.contas_no_estado <= 6
     assert motor.bytes_por_conta() < 1024
+
+
+def test_conta_parada_alem_do_ttl_recomeca_do_zero_mesmo_sem_varredura() -> None:
+    """A expiração vale no instante da transação, não no da varredura: ``expirar`` nunca é chamado aqui."""
+    dias = [0.0, 0.5, 2.0]  # 12 h depois: conhecida; 36 h parada (TTL de 1 dia): começa de novo
+    transacoes = pd.DataFrame(
+        {
+            "end_to_end_id": [f"E{i:031d}" for i in range(3)],
+            "data_hora": [INICIO + pd.Timedelta(days=d) for d in dias],
+            "valor": [100.0] * 3,
+            "pagador_id_conta": ["p"] * 3,
+            "recebedor_id_conta": ["r"] * 3,
+            "pagador_tipo_pessoa": ["PF"] * 3,
+            "recebedor_tipo_pessoa": ["PF"] * 3,
+            "chave_hash": ["k"] * 3,
+            "dispositivo_cadastrado": [True] * 3,
+        }
+    )
+    motor = MotorDeFeatures(ParametrosFeatures(ttl_dias=1))
+    f = pd.concat([motor.processar(transacoes.iloc[[i]]) for i in range(3)], ignore_index=True)
+    assert f["pag_qtd_historico"].tolist() == [0, 1, 0]
+    assert f["pag_idade_conta_s"].tolist() == [0.0, 43_200.0, 0.0]
+    assert f["primeiro_pagamento_ao_recebedor"].tolist() == [True, False, True]
+    assert f["chave_idade_s"].tolist() == [0.0, 43_200.0, 0.0]
+
+
+def test_treino_sem_varredura_e_stream_varrendo_calculam_as_mesmas_features() -> None:
+    """O treino (``processamento.historico``) não varre; o stream varre a cada tantos lotes. Mesmas features."""
+    parametros = ParametrosFeatures(ttl_dias=1, folga_expiracao_dias=0)
+    transacoes = transacoes_aleatorias(n=600, contas=80, semente=21, horas=24 * 8)  # paradas de mais de 1 dia
+    treino, stream = MotorDeFeatures(parametros), MotorDeFeatures(parametros)
+    removidas = 0
+    for i in range(0, len(transacoes), 40):
+        lote = transacoes.iloc[i : i + 40]
+        esperado = treino.processar(lote)
+        obtido = stream.processar(lote)
+        removidas += stream.expirar()
+        pd.testing.assert_frame_equal(obtido, esperado)
+    assert removidas > 0  # a varredura rodou de verdade e devolveu memória
+    assert stream.contas_no_estado < treino.contas_no_estado
 
 
 def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -> None:
@@ -165,7 +205,8 @@ def test_estado_restaurado_do_armazem_continua_igual_ao_ininterrupto(tmp_path) -
     marcas = pd.DataFrame(
         {"recebedor_id_conta": [transacoes["recebedor_id_conta"].iloc[10]], "data_hora_notificacao": [INICIO]}
     )
-    parametros = ParametrosFeatures(ttl_dias=1)  # a expiração também tem de sobreviver ao reinício
+    # A expiração (e a varredura, sem folga) também têm de sobreviver ao reinício.
+    parametros = ParametrosFeatures(ttl_dias=1, folga_expiracao_dias=0)
     armazem = ArmazemDeEstado(tmp_path / "estado", intervalo_snapshot=3)
     motor = MotorDeFeatures(parametros)
     motor.aplicar_marcas(marcas["recebedor_id_conta"].to_numpy(), np.array([INICIO.timestamp()], np.int64))
