@@ -93,6 +93,16 @@ def _cmd_conciliar(args: argparse.Namespace) -> int:
     return 0 if fecha else 1
 
 
+# reiniciar-checkpoint ------------------------------------------------------------------------------
+def _cmd_reiniciar_checkpoint(args: argparse.Namespace) -> int:
+    from processamento.retomada import reiniciar_checkpoint
+
+    destino = reiniciar_checkpoint(configuracao_dos_argumentos(args), args.consulta)
+    print(f"Checkpoint de {args.consulta} movido para {destino} (o estado das features ficou).")
+    print("Na próxima partida a consulta continua do último lote gravado, sem repetir nem pular mensagens.")
+    return 0
+
+
 # demo ----------------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
     from aplicacao.demo import executar_demo
@@ -157,6 +167,15 @@ def construir_parser() -> argparse.ArgumentParser:
         "--permitir-pendentes", action="store_true", help="não falha por mensagens da bronze ainda não processadas"
     )
     conciliar.set_defaults(func=_cmd_conciliar)
+
+    from processamento.retomada import CONSULTA_MED, CONSULTA_TRANSACOES
+
+    reiniciar = sub.add_parser(
+        "reiniciar-checkpoint",
+        help="põe de lado o checkpoint do Spark de uma consulta do processamento (pare-a antes); o estado fica",
+    )
+    reiniciar.add_argument("consulta", choices=[CONSULTA_TRANSACOES, CONSULTA_MED], help="qual consulta")
+    reiniciar.set_defaults(func=_cmd_reiniciar_checkpoint)
 
     demo = sub.add_parser("demo", help="roda o pipeline de ponta a ponta com tráfego simulado e mostra o resumo")
     demo.add_argument("--clientes", type=int, default=2_000, help="clientes simulados")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from plataforma.config import Configuracao
 
 if TYPE_CHECKING:
+    from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
@@ -77,6 +78,12 @@ class Tabela:
             escritor.saveAsTable(self.nome_uc)
         else:
             escritor.save(self.caminho)
+
+    def delta(self, spark: SparkSession) -> DeltaTable:
+        """A tabela para ``merge`` e afins (``delta.tables.DeltaTable``)."""
+        from delta.tables import DeltaTable
+
+        return DeltaTable.forName(spark, self.nome_uc) if self.nome_uc else DeltaTable.forPath(spark, self.caminho)
 
     def existe(self, spark: SparkSession) -> bool:
         if self.nome_uc:

@@ -32,6 +32,7 @@ class Balanco:
     repetidas: int
     orfas: int
     quarentena_por_motivo: dict[str, int] = field(default_factory=dict)
+    aguardando_pix: int = 0  # MED na silver que ainda não achou o Pix contestado (não vale como marca ainda)
 
     def equilibrado(self, permitir_pendentes: bool = False) -> bool:
         fecha = self.bronze == self.silver + self.quarentena + self.pendentes
@@ -80,9 +81,11 @@ def balanco_da_origem(spark: SparkSession, cfg: Configuracao, origem: str) -> Ba
             F.split("m", ":").getItem(0).alias("motivo")
         )
         motivos = {r.motivo: r["count"] for r in codigos.groupBy("motivo").count().collect()}
-    atrasadas = 0
+    atrasadas = aguardando = 0
     if silver_df is not None and "atrasado" in silver_df.columns:
         atrasadas = silver_df.where(F.col("atrasado")).count()
+    if silver_df is not None and origem == "med":
+        aguardando = silver_df.where(F.col("recebedor_id_conta").isNull()).count()
     return Balanco(
         origem=origem,
         bronze=int(totais.bronze),
@@ -94,6 +97,7 @@ def balanco_da_origem(spark: SparkSession, cfg: Configuracao, origem: str) -> Ba
         repetidas=int(totais.repetidas),
         orfas=int(totais.orfas),
         quarentena_por_motivo=dict(sorted(motivos.items())),
+        aguardando_pix=aguardando,
     )
 
 
@@ -109,6 +113,7 @@ def descrever(balancos: list[Balanco], permitir_pendentes: bool = False) -> str:
             f"[{b.origem}] {situacao}: bronze {b.bronze} = silver {b.silver} + quarentena {b.quarentena} "
             f"(duplicatas {b.duplicatas}) + pendentes {b.pendentes}; atrasadas na silver {b.atrasadas}; "
             f"repetidas {b.repetidas}; órfãs {b.orfas}"
+            + (f"; aguardando o Pix (MED sem o Pix na silver) {b.aguardando_pix}" if b.origem == "med" else "")
         )
         for motivo, quantidade in b.quarentena_por_motivo.items():
             linhas.append(f"    quarentena {motivo}: {quantidade}")

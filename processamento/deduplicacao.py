@@ -10,6 +10,11 @@ Política (documentada em docs/processamento.md):
 
 A memória guarda 8 bytes por id (hash de 64 bits), separados por minuto, e o minuto inteiro sai quando
 fica mais velho que a janela.
+
+Um relógio por partição do Kafka (o maior minuto já visto nela): num backlog, uma partição pode estar um dia à
+frente da outra, e com um relógio só os ids da atrasada pareceriam "antigos" e sairiam da memória cedo (a decisão,
+que não consulta a silver, decidiria a duplicata de novo). A memória só perde um minuto quando toda partição já
+passou dele pela janela; uma partição parada segura isso no máximo ``FOLGA_DE_PARTICAO_PARADA`` janelas.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 from processamento.features import hash_id
+
+FOLGA_DE_PARTICAO_PARADA = 6  # janelas: uma partição sem tráfego não segura a memória além disso
+TODAS = "*"  # quem não informa partições (um relógio só)
 
 
 def minuto_do_id(end_to_end_id: pd.Series) -> np.ndarray:
@@ -31,12 +39,23 @@ class Deduplicador:
         self.janela_min = janela_h * 60
         self.vistos: dict[int, np.ndarray] = {}
         self.minuto_maximo = 0
+        self.relogios: dict[str, int] = {}  # "tópico/partição" -> maior minuto já visto nela
         self._novos: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def classificar(self, end_to_end_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """(duplicata, antigo) para cada id; ``antigo`` = fora da janela, conferir na silver.
+    def _limite(self) -> int:
+        """O minuto abaixo do qual a memória pode esquecer: toda partição já passou dele pela janela."""
+        if not self.relogios:
+            return self.minuto_maximo - self.janela_min
+        piso = self.minuto_maximo - (1 + FOLGA_DE_PARTICAO_PARADA) * self.janela_min
+        return max(min(self.relogios.values()) - self.janela_min, piso)
 
-        Os ids novos entram na memória, de modo que um lote posterior os reconhece.
+    def classificar(
+        self, end_to_end_id: pd.Series, particoes: pd.Series | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(duplicata, antigo) para cada id; ``antigo`` = fora da janela (não está na memória), conferir na silver.
+
+        ``particoes``: ``"tópico/partição"`` de cada id, para o relógio por partição. Os ids novos entram na
+        memória, de modo que um lote posterior os reconhece.
         """
         n = len(end_to_end_id)
         duplicata = end_to_end_id.duplicated(keep="first").to_numpy()
@@ -44,11 +63,16 @@ class Deduplicador:
             return duplicata, np.zeros(0, bool)
         hashes = hash_id(end_to_end_id)
         minutos = minuto_do_id(end_to_end_id)
-        # "Antigo" é relativo ao que já passou (lotes anteriores): num backlog de vários dias lido de uma vez,
-        # o primeiro dia não é antigo só porque o último dia veio no mesmo lote.
-        antigo = minutos < self.minuto_maximo - self.janela_min
+        chaves = np.full(n, TODAS, object) if particoes is None else particoes.to_numpy(object)
+        # "Antigo" é relativo ao que já passou na mesma partição (lotes anteriores): num backlog de vários dias
+        # lido de uma vez, o primeiro dia não é antigo só porque o último dia veio no mesmo lote, nem porque a
+        # outra partição está adiantada. E o que a memória já esqueceu também é antigo.
+        relogio = np.array([self.relogios.get(c, 0) for c in chaves.tolist()], np.int64)
+        antigo = (minutos < relogio - self.janela_min) | (minutos < self._limite())
+        for chave in set(chaves.tolist()):
+            self.relogios[chave] = max(self.relogios.get(chave, 0), int(minutos[chaves == chave].max()))
         self.minuto_maximo = max(self.minuto_maximo, int(minutos.max()))
-        limite = self.minuto_maximo - self.janela_min
+        limite = self._limite()
         for minuto in np.unique(minutos[~antigo]).tolist():
             vistos = self.vistos.get(minuto)
             if vistos is not None:
@@ -96,11 +120,19 @@ class Deduplicador:
         self._novos = []
         hashes = np.concatenate([p[0] for p in pares]) if pares else np.zeros(0, np.int64)
         minutos = np.concatenate([p[1] for p in pares]) if pares else np.zeros(0, np.int64)
-        return {"hash": hashes, "minuto": minutos, "minuto_maximo": np.array([self.minuto_maximo], np.int64)}
+        return {
+            "hash": hashes, "minuto": minutos, "minuto_maximo": np.array([self.minuto_maximo], np.int64),
+            "relogio_particao": np.array(list(self.relogios), dtype=str),
+            "relogio_minuto": np.array(list(self.relogios.values()), np.int64),
+        }  # fmt: skip
 
     def aplicar(self, estado: dict[str, np.ndarray]) -> None:
         self.minuto_maximo = max(self.minuto_maximo, int(estado["minuto_maximo"][0]))
+        if "relogio_particao" in estado:  # estado de versão anterior: um relógio só
+            pares = zip(estado["relogio_particao"].tolist(), estado["relogio_minuto"].tolist(), strict=True)
+            for chave, minuto in pares:
+                self.relogios[chave] = max(self.relogios.get(chave, 0), int(minuto))
         self._guardar(estado["hash"], estado["minuto"])
-        limite = self.minuto_maximo - self.janela_min
+        limite = self._limite()
         for minuto in [m for m in self.vistos if m < limite]:
             del self.vistos[minuto]

@@ -121,6 +121,10 @@ class ArmazemDeEstado:
                 log.warning("Snapshot %s ilegível (%s); tento o anterior.", caminho, erro)
         return None
 
+    def ultimo_lote(self) -> int:
+        """O lote mais recente com estado gravado (log ou snapshot); -1 sem nenhum."""
+        return max([*self._arquivos("log"), *self._arquivos("snapshot")], default=-1)
+
     def precisa_snapshot(self, lote: int) -> bool:
         return lote % self.intervalo_snapshot == 0
 

@@ -30,6 +30,14 @@ from plataforma.tabelas import Tabela, checkpoint, com_trigger, tabela
 from processamento.deduplicacao import Deduplicador, minuto_do_id
 from processamento.estado import ArmazemDeEstado
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, MotorDeFeatures, ParametrosFeatures
+from processamento.retomada import (
+    CONSULTA_MED,
+    CONSULTA_TRANSACOES,
+    Retomada,
+    id_de_escrita,
+    linhas_gravadas,
+    preparar_retomada,
+)
 from processamento.silver import (
     COLUNAS_QUARENTENA,
     DUPLICATA,
@@ -45,8 +53,6 @@ if TYPE_CHECKING:
 
     from monitoramento.metricas import MetricasDoProcessamento
 
-CONSULTA_TRANSACOES = "processamento_transacoes"
-CONSULTA_MED = "processamento_med"
 INTERVALO_EXPIRACAO = 20  # lotes entre duas varreduras de expiração do estado
 
 # Os parâmetros da configuração que o notebook do processamento lê (consultas, conciliação, métricas, chave da
@@ -116,8 +122,23 @@ ESQUEMA_SILVER_MED = T.StructType(
         T.StructField("data_hora_pix", T.TimestampType()),
         T.StructField("lote", T.LongType()),
         T.StructField("data_hora_processamento", T.TimestampType()),
+        # O lote do MED em que a notificação virou marca (achou o Pix na silver): o cursor de quem busca marcas.
+        # Nulo enquanto espera o Pix; igual a ``lote`` quando o Pix já estava lá.
+        T.StructField("lote_marca", T.LongType()),
     ]
 )
+
+
+def marcas_depois_de(silver_med: DataFrame, med_ate: int) -> DataFrame:
+    """Marcas (``recebedor_id_conta``, ``data_hora_notificacao``, ``lote``) resolvidas depois do lote ``med_ate``.
+
+    ``lote`` aqui é o ``lote_marca``: uma notificação que chegou antes do Pix vira marca no lote em que o achou.
+    Uma ``silver_med`` de antes da coluna usa o ``lote`` da própria notificação.
+    """
+    cursor = F.coalesce("lote_marca", "lote") if "lote_marca" in silver_med.columns else F.col("lote")
+    return silver_med.where((cursor > med_ate) & F.col("recebedor_id_conta").isNotNull()).select(
+        "recebedor_id_conta", "data_hora_notificacao", cursor.alias("lote")
+    )
 
 
 def preparar_tabelas(spark: SparkSession, cfg: Configuracao) -> None:
@@ -138,6 +159,9 @@ def preparar_tabelas(spark: SparkSession, cfg: Configuracao) -> None:
         if not destino.existe(spark):
             propriedades = {"delta.dataSkippingStatsColumns": estatisticas}
             destino.anexar(df, "detector-pix:criacao", 0, particao, propriedades)
+    silver_med = tabela(cfg, "silver_med")
+    if "lote_marca" not in silver_med.ler(spark).columns:  # criada por uma versão anterior
+        spark.sql(f"ALTER TABLE {silver_med.identificador_sql} ADD COLUMNS (lote_marca BIGINT)")
 
 
 def _em_utc(df: pd.DataFrame) -> pd.DataFrame:
@@ -184,6 +208,7 @@ class ProcessadorDeTransacoes:
     # Só os lotes recentes: um stream contínuo roda meses, e uma lista de todos cresceria sem limite.
     resumos: deque[ResumoDoLote] = field(default_factory=lambda: deque(maxlen=MAX_RESUMOS))
     metricas: MetricasDoProcessamento | None = None
+    retomada: Retomada = field(default_factory=Retomada)  # checkpoint reiniciado: de onde continuar
 
     def __post_init__(self) -> None:
         self.silver = tabela(self.cfg, "silver_transacoes")
@@ -218,12 +243,7 @@ class ProcessadorDeTransacoes:
     def _marcas_novas(self) -> pd.DataFrame:
         if not self.silver_med.existe(self.spark):
             return pd.DataFrame(columns=["recebedor_id_conta", "data_hora_notificacao", "lote"])
-        novas = (
-            self.silver_med.ler(self.spark)
-            .where((F.col("lote") > self.med_ate) & F.col("recebedor_id_conta").isNotNull())
-            .select("recebedor_id_conta", "data_hora_notificacao", "lote")
-            .toPandas()
-        )
+        novas = marcas_depois_de(self.silver_med.ler(self.spark), self.med_ate).toPandas()
         novas = _em_utc(novas)
         if len(novas):
             self.med_ate = int(novas["lote"].max())
@@ -263,15 +283,17 @@ class ProcessadorDeTransacoes:
             self.relogios[chave] = max(self.relogios.get(chave, 0), instante.value // 1_000_000)
         return aceitas["data_hora"] < relogio - pd.Timedelta(minutes=self.cfg.atraso_tolerado_min)
 
-    def __call__(self, lote_df: DataFrame, lote: int) -> None:
+    def __call__(self, lote_df: DataFrame, id_no_spark: int) -> None:
         inicio = time.perf_counter()
+        lote, lote_df = self.retomada.lote(id_no_spark), self.retomada.filtrar(lote_df)
         self._sincronizar(lote)
         marcas = self._marcas_novas()
         lido = _em_utc(interpretar_transacoes(lote_df, self.chave, self.cfg.tolerancia_futuro_s).toPandas())
         agora = pd.Timestamp.now(tz="UTC")
         invalidas = lido[lido["motivos"].str.len() > 0]
         candidatas = lido[lido["motivos"].str.len() == 0].sort_values(["topico", "particao", "offset"])
-        duplicata, antigo = self.dedup.classificar(candidatas["end_to_end_id"])
+        particoes = candidatas["topico"].astype(str) + "/" + candidatas["particao"].astype(str)
+        duplicata, antigo = self.dedup.classificar(candidatas["end_to_end_id"], particoes)
         if antigo.any():
             duplicata[antigo] |= self._ja_na_silver(candidatas["end_to_end_id"][antigo], lote)
         duplicatas = candidatas[duplicata].assign(motivos=[[DUPLICATA]] * int(duplicata.sum()))
@@ -289,7 +311,7 @@ class ProcessadorDeTransacoes:
         para_quarentena = pd.concat([invalidas, duplicatas], ignore_index=True).assign(
             origem="transacoes", lote=lote, data_hora_processamento=agora
         )
-        id_app = f"detector-pix:{CONSULTA_TRANSACOES}"
+        id_app = id_de_escrita(self.cfg, CONSULTA_TRANSACOES)
         criar = self.spark.createDataFrame
         self.quarentena.anexar(
             criar(para_quarentena[ESQUEMA_QUARENTENA.fieldNames()], ESQUEMA_QUARENTENA), id_app, lote
@@ -331,20 +353,26 @@ class ProcessadorDeTransacoes:
 
 @dataclass
 class ProcessadorDeMed:
-    """O ``foreachBatch`` de bronze_med: valida, deduplica por end_to_end_id e acha a conta recebedora."""
+    """O ``foreachBatch`` de bronze_med: valida, deduplica por end_to_end_id e acha a conta recebedora.
+
+    Uma notificação que chega antes do seu Pix (backlog, primeira implantação) fica na ``silver_med`` esperando,
+    sem ``recebedor_id_conta``, contada na conciliação; a cada lote do MED ela é procurada de novo na silver.
+    """
 
     spark: SparkSession
     cfg: Configuracao
+    retomada: Retomada = field(default_factory=Retomada)
 
     def __post_init__(self) -> None:
         self.silver_med = tabela(self.cfg, "silver_med")
         self.silver = tabela(self.cfg, "silver_transacoes")
         self.quarentena = tabela(self.cfg, "silver_quarentena")
 
-    def __call__(self, lote_df: DataFrame, lote: int) -> None:
+    def __call__(self, lote_df: DataFrame, id_no_spark: int) -> None:
+        lote, lote_df = self.retomada.lote(id_no_spark), self.retomada.filtrar(lote_df)
         interpretadas = interpretar_med(lote_df, self.cfg.tolerancia_futuro_s).localCheckpoint()
         agora = F.current_timestamp()
-        id_app = f"detector-pix:{CONSULTA_MED}"
+        id_app = id_de_escrita(self.cfg, CONSULTA_MED)
         ordem = Window.partitionBy("end_to_end_id").orderBy("topico", "particao", "offset")
         candidatas = validas(interpretadas).withColumn("_ordem", F.row_number().over(ordem))
         if self.silver_med.existe(self.spark):
@@ -384,8 +412,54 @@ class ProcessadorDeMed:
         quarentena_lote = quarentena(interpretadas, "med").unionByName(duplicatas)
         extras = [F.lit(lote).cast("long").alias("lote"), agora.alias("data_hora_processamento")]
         self.quarentena.anexar(quarentena_lote.select("*", *extras), id_app, lote)
-        silver_med = _valor_decimal(novas.select("*", *extras), "valor_contestado")
-        self.silver_med.anexar(silver_med, id_app, lote)
+        silver_med = _valor_decimal(novas.select("*", *extras), "valor_contestado").withColumn(
+            "lote_marca", F.when(F.col("recebedor_id_conta").isNotNull(), F.lit(lote)).cast("long")
+        )
+        self._gravar_e_resolver(silver_med, lote)
+
+    def _gravar_e_resolver(self, novas: DataFrame, lote: int) -> None:
+        """Num commit só: as notificações novas entram, e as que esperavam o Pix e agora o acham na silver viram
+        marca neste lote (``lote_marca``).
+
+        Um commit só porque quem busca marcas usa ``lote_marca`` como cursor: ler metade do lote e avançar o cursor
+        perderia a outra metade. Idempotente pelo ``end_to_end_id``: refazer o lote depois de uma queda não insere
+        de novo nem muda uma marca já resolvida.
+        """
+        colunas = ESQUEMA_SILVER_MED.fieldNames()
+        fonte = novas.select(*colunas, F.lit(False).alias("_resolucao"))
+        resolvidas = self._pendentes_com_pix(lote)
+        if resolvidas is not None:
+            fonte = fonte.unionByName(resolvidas, allowMissingColumns=True)
+        (
+            self.silver_med.delta(self.spark)
+            .alias("m")
+            .merge(fonte.alias("n"), "m.end_to_end_id = n.end_to_end_id")
+            .whenMatchedUpdate(
+                condition="n._resolucao AND m.recebedor_id_conta IS NULL",
+                set={c: f"n.{c}" for c in ("recebedor_id_conta", "data_hora_pix", "lote_marca")},
+            )
+            .whenNotMatchedInsert(condition="NOT n._resolucao", values={c: f"n.{c}" for c in colunas})
+            .execute()
+        )
+
+    def _pendentes_com_pix(self, lote: int) -> DataFrame | None:
+        """As notificações que esperam o Pix e cujo Pix já está na silver (poda pela data do end_to_end_id)."""
+        if not self.silver.existe(self.spark):
+            return None
+        pendentes = self.silver_med.ler(self.spark).where(F.col("recebedor_id_conta").isNull()).select("end_to_end_id")
+        datas = [
+            r.d
+            for r in pendentes.select(F.to_date(F.substring("end_to_end_id", 10, 8), "yyyyMMdd").alias("d"))
+            .distinct()
+            .collect()
+        ]
+        if not datas:
+            return None
+        pix = self.silver.ler(self.spark).where(F.col("data").isin(datas))
+        return pendentes.join(pix, "end_to_end_id").select(
+            "end_to_end_id", "recebedor_id_conta", F.col("data_hora").alias("data_hora_pix"),
+            F.lit(lote).cast("long").alias("lote_marca"), F.lit(True).alias("_resolucao"),
+        )  # fmt: skip
 
 
 def iniciar_processamento(
@@ -398,12 +472,22 @@ def iniciar_processamento(
     """Inicia as duas consultas (transações e MED). Devolve também o processador, com os resumos por lote."""
     preparar_tabelas(spark, cfg)
     processador = ProcessadorDeTransacoes(spark, cfg, chave, metricas=metricas)
+    processador.retomada = preparar_retomada(
+        spark, cfg, CONSULTA_TRANSACOES,
+        [linhas_gravadas(spark, processador.silver), linhas_gravadas(spark, processador.quarentena, "transacoes")],
+        processador.armazem.ultimo_lote(),
+    )  # fmt: skip
+    med = ProcessadorDeMed(spark, cfg)
+    med.retomada = preparar_retomada(
+        spark, cfg, CONSULTA_MED,
+        [linhas_gravadas(spark, med.silver_med), linhas_gravadas(spark, med.quarentena, "med")], None,
+    )  # fmt: skip
     if metricas is not None:
         metricas.partida()
     consultas = []
     for origem, consulta, funcao in (
         (tabela(cfg, "bronze_transacoes"), CONSULTA_TRANSACOES, processador),
-        (tabela(cfg, "bronze_med"), CONSULTA_MED, ProcessadorDeMed(spark, cfg)),
+        (tabela(cfg, "bronze_med"), CONSULTA_MED, med),
     ):
         escritor = (
             _fonte(spark, cfg, origem)

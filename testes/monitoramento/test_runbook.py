@@ -33,8 +33,7 @@ PROCEDIMENTOS = (
     "parar-e-iniciar-os-streams",
     "reiniciar-um-checkpoint",
     "ingestão-bronze_transacoes-bronze_med",
-    "processamento-de-transações-processamento_transacoes",
-    "processamento-do-med-processamento_med",
+    "processamento-processamento_transacoes-processamento_med",
     "decisão-em-tempo-real-decisao",
     "reimplantar-o-bundle",
     "reverter-o-modelo",
@@ -175,7 +174,10 @@ def test_procedimento_tem_secao(procedimento: str) -> None:
 @pytest.mark.parametrize(
     "titulo, trechos",
     [
-        ("Reiniciar um checkpoint", ("txnAppId", "detector-pix:processamento_transacoes", "offsets_iniciais")),
+        (
+            "Reiniciar um checkpoint",
+            ("txnAppId", "detector-pix reiniciar-checkpoint", "retomada.json", "offsets_iniciais"),
+        ),
         ("Reimplantar o bundle", ("databricks bundle deploy", "--restart", "PAUSED")),
         ("Reverter o modelo", ("set_registered_model_alias", "databricks registered-models set-alias")),
         ("Trocar a chave de pseudonimização", ("databricks secrets put-secret", "chave-pseudonimizacao")),

@@ -170,3 +170,21 @@ def test_deduplicacao_sobrevive_ao_estado_gravado_e_manda_os_antigos_para_a_silv
     duplicata, antigo = restaurado.classificar(pd.Series([ids[1]]))
     assert duplicata.tolist() == [False]  # fora da memória: quem decide é a consulta à silver
     assert antigo.tolist() == [True]
+
+
+def test_particao_adiantada_no_backlog_nao_faz_a_outra_esquecer_duplicatas() -> None:
+    """Um relógio por partição: a partição 0 um dia à frente não tira da memória os ids recentes da partição 1.
+
+    Com um relógio só, a duplicata da partição 1 parecia "antiga" e a decisão (que não consulta a silver) a
+    decidia de novo; a campanha de falhas achou isso num backlog de dois dias em duas partições.
+    """
+    dedup = Deduplicador(janela_h=24)
+    na_1 = "E00000000202611020100atrasadaP1x"
+    dedup.classificar(pd.Series([na_1]), pd.Series(["t/1"]))
+    adiantada = "E00000000202611040000adiantadaP0"  # 47 h depois, na outra partição
+    dedup.classificar(pd.Series([adiantada]), pd.Series(["t/0"]))
+    duplicata, antigo = dedup.classificar(pd.Series([na_1]), pd.Series(["t/1"]))
+    assert duplicata.tolist() == [True] and not antigo.any()
+    restaurado = Deduplicador(janela_h=24)  # e o relógio por partição sobrevive ao estado gravado
+    restaurado.aplicar(dedup.extrair(completo=True))
+    assert restaurado.classificar(pd.Series([na_1]), pd.Series(["t/1"]))[0].tolist() == [True]
