@@ -45,11 +45,15 @@ def marca_confirmada(x: pd.DataFrame) -> pd.Series:
     return (x["rec_qtd_med"] >= MED_PARA_CONFIRMAR) & (contestada >= FRACAO_CONTESTADA_PARA_CONFIRMAR)
 
 
+PESO_LIMITE_NOTURNO = PESO_LIMITE_DISPOSITIVO = 2.0  # machine_learning.limites troca só a parte dos limites
+
 REGRAS: tuple[Regra, ...] = (
     # Duras (Res. BCB 1/2020 e alterações; ver docs/features.md)
     Regra("RECEBEDOR_MARCADO_FRAUDE", 4.0, True, marca_confirmada),
-    Regra("LIMITE_NOTURNO_EXCEDIDO", 2.0, True, lambda x: x["excede_limite_noturno"] > 0),
-    Regra("LIMITE_DISPOSITIVO_NAO_CADASTRADO", 2.0, True, lambda x: x["excede_limite_dispositivo"] > 0),
+    Regra("LIMITE_NOTURNO_EXCEDIDO", PESO_LIMITE_NOTURNO, True, lambda x: x["excede_limite_noturno"] > 0),
+    Regra(
+        "LIMITE_DISPOSITIVO_NAO_CADASTRADO", PESO_LIMITE_DISPOSITIVO, True, lambda x: x["excede_limite_dispositivo"] > 0
+    ),
     # Comportamentais
     Regra("RECEBEDOR_COM_MED", 1.0, False, lambda x: (x["rec_qtd_med"] > 0) & ~marca_confirmada(x)),
     Regra("RECEBEDOR_MUITOS_PAGADORES_1H", 1.0, False, lambda x: x["rec_pagadores_distintos_1h"] >= 3),
@@ -58,10 +62,10 @@ REGRAS: tuple[Regra, ...] = (
     Regra("PRIMEIRO_PIX_AO_RECEBEDOR", 0.5, False, lambda x: x["primeiro_pagamento_ao_recebedor"] > 0),
     Regra("RECEBEDOR_CONTA_NOVA", 0.5, False, lambda x: x["rec_idade_conta_s"] < 86_400),
 )
-_PONTOS_MAXIMOS = 13.1  # soma dos pesos (13) + folga do desempate: o score fica em [0, 1)
+PONTOS_MAXIMOS = 13.1  # soma dos pesos (13) + folga do desempate: o score fica em [0, 1)
 
 # Sem champion: REVISAR com dois sinais comportamentais de peso 1 (ou uma regra dura), BLOQUEAR pelas duras.
-LIMIARES_SO_REGRAS = {REVISAR: 2.0 / _PONTOS_MAXIMOS, BLOQUEAR: 4.0 / _PONTOS_MAXIMOS}
+LIMIARES_SO_REGRAS = {REVISAR: 2.0 / PONTOS_MAXIMOS, BLOQUEAR: 4.0 / PONTOS_MAXIMOS}
 
 
 def sinais(features: pd.DataFrame) -> np.ndarray:
@@ -69,11 +73,17 @@ def sinais(features: pd.DataFrame) -> np.ndarray:
     return np.column_stack([r.condicao(features).to_numpy(bool) for r in REGRAS])
 
 
-def pontuar_regras(features: pd.DataFrame) -> np.ndarray:
-    """Score só de regras, em [0, 1): as duras pesam mais; a razão ao valor médio só desempata."""
+def pontos_das_regras(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A soma dos pesos das regras acionadas (exata: pesos múltiplos de 0,5) e o desempate, por Pix."""
     pesos = np.array([r.peso for r in REGRAS])
     desempate = 1e-3 * np.tanh(features["pag_valor_razao_media"].to_numpy(np.float64) / 10)
-    return (sinais(features).astype(np.float64) @ pesos + desempate) / _PONTOS_MAXIMOS
+    return sinais(features).astype(np.float64) @ pesos, desempate
+
+
+def pontuar_regras(features: pd.DataFrame) -> np.ndarray:
+    """Score só de regras, em [0, 1): as duras pesam mais; a razão ao valor médio só desempata."""
+    pontos, desempate = pontos_das_regras(features)
+    return (pontos + desempate) / PONTOS_MAXIMOS
 
 
 def por_limiares(score: np.ndarray, limiares: dict[str, float]) -> np.ndarray:

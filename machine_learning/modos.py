@@ -34,6 +34,7 @@ PARAMETROS_PONTUACAO = (
     "offsets_iniciais",
     "max_mensagens_lote_decisao",
     "estado_inicial_decisao",
+    "tabela_limites_clientes",
     "intervalo_snapshot_decisao_s",
     "intervalo_modelo_s",
     "tolerancia_futuro_s",

@@ -17,12 +17,13 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from machine_learning.decisao import DECISOES, MENSAGEM_INVALIDA, REVISAR, decidir
+from machine_learning.limites import Bloqueio, LimitesAprovados, LimitesDoCliente
 from machine_learning.modelo_em_uso import ModeloEmUso
 from plataforma.config import Configuracao
 from plataforma.decisoes import ESQUEMA_DECISOES
@@ -59,6 +60,7 @@ class ResultadoDoLote:
     entrada: int
     duplicatas: int
     sem_decisao: int  # fora do contrato e sem end_to_end_id legível, ou inválida com o id de um Pix já decidido
+    bloqueios: list[Bloqueio] = field(default_factory=list)  # os que não consomem os limites do BCB
 
     @property
     def por_decisao(self) -> dict[str, int]:
@@ -80,15 +82,18 @@ class NucleoDeDecisao:
         self.tolerancia_futuro_s = tolerancia_futuro_s
         self.janela_deduplicacao_h = janela_deduplicacao_h
         self.parametros = parametros or ParametrosFeatures()
+        # Limites do próprio cliente (pagador_id_conta -> LimitesDoCliente), quando o banco os informa.
+        self.limites_clientes: dict[str, LimitesDoCliente] = {}
         self.reiniciar()
 
     def reiniciar(self) -> None:
         self.motor = MotorDeFeatures(self.parametros)
         self.dedup = Deduplicador(self.janela_deduplicacao_h)
+        self.limites = LimitesAprovados(self.parametros)
 
     def componentes(self) -> dict[str, ComEstado]:
         """O estado, pelos nomes com que o armazém o grava."""
-        return {"features": self.motor, "dedup": self.dedup}
+        return {"features": self.motor, "dedup": self.dedup, "limites": self.limites}
 
     def decidir(
         self,
@@ -112,7 +117,8 @@ class NucleoDeDecisao:
         lido = interpretar_transacoes_pandas(mensagens, self.chave, self.tolerancia_futuro_s, agora_s)
         validas = (lido["motivos"].str.len() == 0).to_numpy()
         candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
-        duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"])
+        particoes = candidatas["topico"].astype(str) + "/" + candidatas["particao"].astype(str)
+        duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"], particoes)
         aceitas = candidatas[~duplicata]
         extras = ["forma_iniciacao", "timestamp_kafka", "topico", "particao", "offset"]
         features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas)
@@ -130,7 +136,14 @@ class NucleoDeDecisao:
             return ResultadoDoLote(vazio, features, np.zeros(0), None, len(lido), int(duplicata.sum()), sem_decisao)
 
         score, modelo = self._pontuar(modelo, features, ao_falhar)
-        decididas = decidir(features, score, modelo.limiares) if len(features) else pd.DataFrame()
+        bloqueios: list[Bloqueio] = []
+        if len(features):  # os limites do BCB contam só o que passou (machine_learning.limites)
+            ajustadas, score, bloqueios = self.limites.ajustar(
+                features, score, modelo.so_regras, modelo.limiares, self.limites_clientes
+            )
+            decididas = decidir(ajustadas, score, modelo.limiares)
+        else:
+            decididas = pd.DataFrame()
         saida = features[_COLUNAS_DA_TRANSACAO].assign(
             decisao=decididas.get("decisao"), motivos=decididas.get("motivos"), score=score,
             versao_modelo=modelo.versao,
@@ -152,7 +165,7 @@ class NucleoDeDecisao:
         saida["data_hora_decisao"] = pd.Timestamp.now(tz="UTC")
         saida["lote"] = lote
         saida = saida.reindex(columns=ESQUEMA_DECISOES.fieldNames())
-        return ResultadoDoLote(saida, features, score, modelo, len(lido), int(duplicata.sum()), sem_decisao)
+        return ResultadoDoLote(saida, features, score, modelo, len(lido), int(duplicata.sum()), sem_decisao, bloqueios)
 
     @staticmethod
     def _pontuar(

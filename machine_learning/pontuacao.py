@@ -14,7 +14,6 @@ O caminho de produção é o ``tempo_real.py`` (Kafka direto, transações). Est
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -34,6 +33,7 @@ from ingestao.bronze import ler_topico, para_bronze
 from ingestao.decisoes import preparar_gold_decisoes
 from machine_learning.decisao import DECISOES, VERSAO_SO_REGRAS
 from machine_learning.deriva import JanelaDeDeriva, colunas_de_deriva, horas_do_evento
+from machine_learning.limites import LimitesDoCliente, ler_limites_clientes
 from machine_learning.modelo_em_uso import ModeloEmUso, VigiaDoChampion
 from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
 from machine_learning.rotulos import JANELA_PRECISAO_TARDIA_DIAS, precisao_tardia
@@ -46,6 +46,8 @@ from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
 from processamento.estado import ArmazemDeEstado
 from processamento.features import ParametrosFeatures
+from processamento.pipeline import marcas_depois_de
+from processamento.retomada import id_da_consulta, id_de_escrita
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
@@ -84,12 +86,12 @@ class EscritorDeDecisoes:
 
     @property
     def id_app(self) -> str:
-        """``txnAppId`` com o id da consulta (guardado no checkpoint): um checkpoint novo recomeça os lotes do
-        zero, e com o mesmo ``txnAppId`` o Delta descartaria em silêncio as decisões até passar a versão antiga."""
-        metadados = self.checkpoint / "metadata"
-        if metadados.exists():
-            return f"{ID_APP}:{json.loads(metadados.read_text().splitlines()[0])['id']}"
-        return ID_APP
+        """``txnAppId`` com a implantação e o id da consulta (``processamento.retomada.id_de_escrita``): um
+        checkpoint novo recomeça os lotes do zero, e com o mesmo ``txnAppId`` o Delta descartaria em silêncio as
+        decisões até passar a versão antiga."""
+        if id_da_consulta(self.checkpoint) is None:  # antes da primeira partida da consulta
+            return ID_APP
+        return id_de_escrita(self.cfg, CONSULTA)
 
     def preparar_tabela(self) -> None:
         preparar_gold_decisoes(self.spark, self.cfg, ID_APP)
@@ -193,9 +195,17 @@ class ServicosDaDecisao:
     novas, deriva, precisão tardia e métricas. Uma linha de tarefas em segundo plano; falhas viram aviso.
     """
 
-    def __init__(self, spark: SparkSession | None, cfg: Configuracao, metricas: MetricasDaPontuacao | None) -> None:
+    def __init__(
+        self,
+        spark: SparkSession | None,
+        cfg: Configuracao,
+        metricas: MetricasDaPontuacao | None,
+        chave: bytes | None = None,
+    ) -> None:
         self.spark = spark
         self.cfg = cfg
+        self.chave = chave  # para pseudonimizar a tabela de limites dos clientes como a silver
+        self.limites_clientes: dict[str, LimitesDoCliente] = {}  # trocado inteiro a cada leitura
         self.metricas = metricas
         self.vigia = VigiaDoChampion(cfg)
         self.silver_med = tabela(cfg, "silver_med")
@@ -212,22 +222,24 @@ class ServicosDaDecisao:
 
     # Marcas MED ----------------------------------------------------------------------------------
     def buscar_marcas(self) -> int:
-        """Notificações MED novas da ``silver_med`` (as que acharam a conta recebedora) para o próximo lote."""
+        """Marcas MED novas da ``silver_med`` (notificações que acharam o Pix, até depois dele) para o próximo lote."""
         if self.spark is None or not self.silver_med.existe(self.spark):
             return 0
         with self._trava_marcas:
             ja_buscado = max([self.med_ate, *[int(m["lote"].max()) for m in self._marcas if len(m)]])
-        novas = (
-            self.silver_med.ler(self.spark)
-            .where((F.col("lote") > ja_buscado) & F.col("recebedor_id_conta").isNotNull())
-            .select("recebedor_id_conta", "data_hora_notificacao", "lote")
-            .toPandas()
-        )
+        novas = marcas_depois_de(self.silver_med.ler(self.spark), ja_buscado).toPandas()
         if len(novas):
             novas["data_hora_notificacao"] = pd.to_datetime(novas["data_hora_notificacao"], utc=True)
             with self._trava_marcas:
                 self._marcas.append(novas)
         return len(novas)
+
+    def buscar_limites_clientes(self) -> int:
+        """Relê a ``tabela_limites_clientes`` (se configurada); o núcleo passa a usá-la no lote seguinte."""
+        if self.spark is None or self.chave is None or not self.cfg.tabela_limites_clientes:
+            return 0
+        self.limites_clientes = ler_limites_clientes(self.spark, self.cfg, self.chave)
+        return len(self.limites_clientes)
 
     def tomar_marcas(self) -> pd.DataFrame | None:
         """As marcas buscadas e ainda não aplicadas, para o lote que começa (``med_ate`` avança com elas)."""
@@ -316,6 +328,7 @@ class ServicosDaDecisao:
         tarefas = {
             "modelo": (cfg.intervalo_modelo_s, self._verificar_modelo),
             "marcas": (cfg.intervalo_modelo_s, self.buscar_marcas),
+            "limites": (cfg.intervalo_modelo_s, self.buscar_limites_clientes),
             "precisao": (INTERVALO_PRECISAO_S, self.medir_precisao_tardia),
             "metricas": (10, self.publicar_metricas),
             **self._extras,
@@ -347,7 +360,8 @@ class ServicosDaDecisao:
         if self.metricas:
             self.metricas.partida()
         self.buscar_marcas()
-        proximas = {n: time.monotonic() + 1 for n in ("modelo", "marcas", "metricas", *self._extras)}
+        self.buscar_limites_clientes()
+        proximas = {n: time.monotonic() + 1 for n in ("modelo", "marcas", "limites", "metricas", *self._extras)}
         proximas["precisao"] = time.monotonic()  # na partida, fora do caminho quente (a linha de tarefas)
 
         def laco() -> None:
@@ -385,7 +399,7 @@ class ProcessadorDeDecisoes:
         # Um lote tem centenas de linhas: o paralelismo OpenMP do predict do GBM não ganha nada e, com os núcleos
         # disputados (Spark, broker, produtor), a espera das threads vira cauda (medição em docs/benchmarks.md).
         self._limite_threads = threadpool_limits(limits=1, user_api="openmp")  # até encerrar()
-        self.servicos = ServicosDaDecisao(self.spark, self.cfg, self.metricas)
+        self.servicos = ServicosDaDecisao(self.spark, self.cfg, self.metricas, self.chave)
         self.nucleo = NucleoDeDecisao(
             self.chave, self.cfg.tolerancia_futuro_s, self.cfg.janela_deduplicacao_h, self.parametros
         )
@@ -450,6 +464,7 @@ class ProcessadorDeDecisoes:
             return
         bronze["timestamp_kafka"] = pd.to_datetime(bronze["timestamp_kafka"]).dt.tz_localize("UTC")
         marcas = self.servicos.tomar_marcas()
+        self.nucleo.limites_clientes = self.servicos.limites_clientes
         resultado = self.nucleo.decidir(
             bronze, lote, agora_s, marcas, self.vigia.atual, ao_falhar=self.servicos.recusar
         )  # fmt: skip

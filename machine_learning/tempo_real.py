@@ -34,12 +34,13 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from machine_learning.limites import Bloqueio
 from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
@@ -67,13 +68,17 @@ _PONTO_DE_FALHA = os.environ.get("DETECTOR_PIX_PONTO_DE_FALHA", "")
 
 @dataclass(frozen=True)
 class RegistroDeLote:
-    """O que refaz um lote: as faixas de offsets lidas, o relógio e as marcas MED aplicadas."""
+    """O que refaz um lote: as faixas de offsets lidas, o relógio, as marcas MED aplicadas e os bloqueios.
+
+    Os bloqueios (``machine_learning.limites``) saem das decisões, que uma recuperação não refaz: vão gravados.
+    """
 
     lote: int
     agora_ms: int
     faixas: dict[int, tuple[int, int]]  # partição -> [início, fim)
     marcas: list[tuple[str, int]]  # (recebedor_id_conta, instante em ms)
     med_ate: int
+    bloqueios: list[list] = field(default_factory=list)  # Bloqueio.como_lista()
 
     def para_json(self) -> bytes:
         return json.dumps(
@@ -83,6 +88,7 @@ class RegistroDeLote:
                 "faixas": {str(p): list(f) for p, f in self.faixas.items()},
                 "marcas": [list(m) for m in self.marcas],
                 "med_ate": self.med_ate,
+                "bloqueios": self.bloqueios,
             }
         ).encode()
 
@@ -90,7 +96,8 @@ class RegistroDeLote:
     def de_json(cls, bruto: bytes) -> RegistroDeLote:
         d = json.loads(bruto)
         faixas = {int(p): (int(f[0]), int(f[1])) for p, f in d["faixas"].items()}
-        return cls(int(d["lote"]), int(d["agora_ms"]), faixas, [(r, int(t)) for r, t in d["marcas"]], d["med_ate"])
+        marcas = [(r, int(t)) for r, t in d["marcas"]]
+        return cls(int(d["lote"]), int(d["agora_ms"]), faixas, marcas, d["med_ate"], d.get("bloqueios", []))
 
     def marcas_df(self) -> pd.DataFrame | None:
         if not self.marcas:
@@ -142,7 +149,7 @@ class DecisorEmTempoReal:
         self.cfg = cfg
         self.spark = spark
         self.nucleo = NucleoDeDecisao(chave, cfg.tolerancia_futuro_s, cfg.janela_deduplicacao_h, parametros)
-        self.servicos = ServicosDaDecisao(spark, cfg, metricas)
+        self.servicos = ServicosDaDecisao(spark, cfg, metricas, chave)
         self.armazem = ArmazemDeEstado(f"{checkpoint(cfg, CONSULTA)}/estado")
         # Um grupo e um transactional.id por implantação e tópico: dev e prod nunca se cercam nem se confundem.
         self.identidade = f"detector-pix-decisao:{cfg.implantacao}:{cfg.topico_transacoes}"
@@ -392,6 +399,7 @@ class DecisorEmTempoReal:
                 self.nucleo.decidir(
                     mensagens_para_df(do_lote), registro.lote, registro.agora_ms / 1000, registro.marcas_df()
                 )
+                self.nucleo.limites.registrar([Bloqueio(*b) for b in registro.bloqueios])
                 med_ate = registro.med_ate
         finally:
             leitor.close()
@@ -417,6 +425,7 @@ class DecisorEmTempoReal:
         inicio = time.perf_counter()
         lote, agora_s = self.proximo_lote, time.time()
         marcas = self.servicos.tomar_marcas()
+        self.nucleo.limites_clientes = self.servicos.limites_clientes
         resultado = self.nucleo.decidir(
             mensagens_para_df(mensagens), lote, agora_s, marcas, self.servicos.vigia.atual,
             ao_falhar=self.servicos.recusar,
@@ -426,7 +435,10 @@ class DecisorEmTempoReal:
             a, b = faixas.get(m.partition(), (m.offset(), m.offset() + 1))
             faixas[m.partition()] = (min(a, m.offset()), max(b, m.offset() + 1))
         med_ate = self.servicos.med_ate
-        registro = RegistroDeLote(lote, int(agora_s * 1000), faixas, marcas_para_registro(marcas), med_ate)
+        registro = RegistroDeLote(
+            lote, int(agora_s * 1000), faixas, marcas_para_registro(marcas), med_ate,
+            [b.como_lista() for b in resultado.bloqueios],
+        )  # fmt: skip
         offset_registro: list[int] = []
         produtor.begin_transaction()
         decisoes = resultado.decisoes

@@ -211,6 +211,15 @@ class Configuracao:
             "vazio",
         ),
     )
+    tabela_limites_clientes: str = field(
+        default="",
+        metadata=_texto(
+            "tabela Delta com os limites próprios dos clientes (ispb, agencia, conta, limite_noturno, "
+            "limite_dispositivo_transacao, limite_dispositivo_dia), que valem no lugar dos do BCB; vazio: só os do BCB",
+            "vazio, nome do Unity Catalog (catalogo.esquema.tabela) ou pasta Delta local",
+            r"^$|^[\w.:/-]+$",
+        ),
+    )
     max_mensagens_lote_decisao: int = field(
         default=5_000,
         metadata=_inteiro("máximo de mensagens que a decisão em tempo real junta num lote", 1, 1_000_000),
