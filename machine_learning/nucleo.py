@@ -114,7 +114,10 @@ class NucleoDeDecisao:
         """
         if "data_hora_ingestao" not in mensagens:  # só a bronze tem; aqui, o relógio do lote (refeito igual)
             mensagens = mensagens.assign(data_hora_ingestao=pd.Timestamp(agora_s, unit="s", tz="UTC"))
-        lido = interpretar_transacoes_pandas(mensagens, self.chave, self.tolerancia_futuro_s, agora_s)
+        # A quarentena é gravada pelo processamento: aqui, nenhuma inválida paga o mascaramento do payload.
+        lido = interpretar_transacoes_pandas(
+            mensagens, self.chave, self.tolerancia_futuro_s, agora_s, mascarar_invalidas=False
+        )
         validas = (lido["motivos"].str.len() == 0).to_numpy()
         candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
         particoes = candidatas["topico"].astype(str) + "/" + candidatas["particao"].astype(str)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+    from pyspark.sql.types import StructType
 
 TABELAS = (
     "bronze_transacoes",
@@ -84,6 +85,20 @@ class Tabela:
         from delta.tables import DeltaTable
 
         return DeltaTable.forName(spark, self.nome_uc) if self.nome_uc else DeltaTable.forPath(spark, self.caminho)
+
+    def acrescentar_colunas_ausentes(self, spark: SparkSession, esquema: StructType) -> list[str]:
+        """Acrescenta à tabela as colunas do ``esquema`` que ela não tem (``ALTER TABLE ADD COLUMNS``); devolve-as.
+
+        Por que não ``mergeSchema`` em toda escrita: coluna nova entra uma vez, de propósito, na preparação das
+        tabelas; uma coluna a mais por engano num lote continua sendo erro. As colunas que a tabela tem e o
+        ``esquema`` não ficam (nulas nas linhas novas), como ``valor_bruto`` numa quarentena antiga.
+        """
+        existentes = {nome.lower() for nome in self.ler(spark).columns}
+        novas = [campo for campo in esquema.fields if campo.name.lower() not in existentes]
+        if novas:
+            colunas = ", ".join(f"`{campo.name}` {campo.dataType.simpleString()}" for campo in novas)
+            spark.sql(f"ALTER TABLE {self.identificador_sql} ADD COLUMNS ({colunas})")
+        return [campo.name for campo in novas]
 
     def existe(self, spark: SparkSession) -> bool:
         if self.nome_uc:

@@ -10,7 +10,8 @@
 # MAGIC | `processamento_med` | `bronze_med` | `silver_med`, `silver_quarentena` |
 # MAGIC
 # MAGIC - **Validação**: cada mensagem é conferida contra o contrato (`docs/contrato_de_dados.md`); a que falha vai
-# MAGIC   para a quarentena com o payload cru, **todos** os motivos e as coordenadas no Kafka. Nada é descartado.
+# MAGIC   para a quarentena com o payload mascarado (sem dados pessoais; o intocado fica na bronze), **todos** os
+# MAGIC   motivos e as coordenadas no Kafka. Nada é descartado.
 # MAGIC - **Deduplicação** por `end_to_end_id` (único no SPI): repetidas vão para a quarentena com motivo `DUPLICATA`.
 # MAGIC - **Atrasadas** (tempo do evento mais velho que o relógio menos `atraso_tolerado_min`) ficam, marcadas.
 # MAGIC - **LGPD**: documentos, nomes, chaves e dispositivos saem pseudonimizados (HMAC com a chave do secret scope);

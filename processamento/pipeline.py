@@ -75,7 +75,7 @@ PARAMETROS_PROCESSAMENTO = (
 _TIPOS_SPARK = {"int32": T.IntegerType(), "float64": T.DoubleType(), "bool": T.BooleanType()}
 
 ESQUEMA_SILVER = T.StructType(
-    [c for c in ESQUEMA_TRANSACAO_INTERPRETADA.fields if c.name not in ("motivos", "valor_bruto")]
+    [c for c in ESQUEMA_TRANSACAO_INTERPRETADA.fields if c.name not in ("motivos", "valor_mascarado")]
     + [
         T.StructField("atrasado", T.BooleanType()),
         T.StructField("lote", T.LongType()),
@@ -143,7 +143,8 @@ def marcas_depois_de(silver_med: DataFrame, med_ate: int) -> DataFrame:
 
 def preparar_tabelas(spark: SparkSession, cfg: Configuracao) -> None:
     """Cria as tabelas vazias antes das consultas: duas consultas criando a mesma tabela ao mesmo tempo
-    (a quarentena recebe de ambas) é um conflito de protocolo no Delta."""
+    (a quarentena recebe de ambas) é um conflito de protocolo no Delta. Numa tabela que já existe, acrescenta as
+    colunas que esta versão grava e ela não tem; as antigas ficam (nulas dali em diante)."""
     vazio = spark.createDataFrame
     contas = "end_to_end_id,data_hora,pagador_id_conta,recebedor_id_conta,lote"
     # Estatísticas de data skipping só nas colunas de busca: com todas (o padrão, 32), cada commit gasta mais
@@ -159,9 +160,8 @@ def preparar_tabelas(spark: SparkSession, cfg: Configuracao) -> None:
         if not destino.existe(spark):
             propriedades = {"delta.dataSkippingStatsColumns": estatisticas}
             destino.anexar(df, "detector-pix:criacao", 0, particao, propriedades)
-    silver_med = tabela(cfg, "silver_med")
-    if "lote_marca" not in silver_med.ler(spark).columns:  # criada por uma versão anterior
-        spark.sql(f"ALTER TABLE {silver_med.identificador_sql} ADD COLUMNS (lote_marca BIGINT)")
+        else:  # tabela de uma versão anterior: ganha as colunas novas (valor_mascarado, lote_marca)
+            destino.acrescentar_colunas_ausentes(spark, df.schema)
 
 
 def _em_utc(df: pd.DataFrame) -> pd.DataFrame:
@@ -386,9 +386,11 @@ class ProcessadorDeMed:
         else:
             candidatas = candidatas.withColumn("_ja_existe", F.lit(None).cast("boolean"))
         repetida = (F.col("_ordem") > 1) | F.col("_ja_existe").isNotNull()
+        # Duplicata é mensagem válida: nada a mascarar (o payload intocado está na bronze, pelas coordenadas).
+        coordenadas_e_id = [c for c in COLUNAS_QUARENTENA[1:] if c not in ("motivos", "valor_mascarado")]
         duplicatas = candidatas.where(repetida).select(
-            F.lit("med").alias("origem"), *[c for c in COLUNAS_QUARENTENA[1:] if c not in ("motivos", "valor_bruto")],
-            F.array(F.lit(DUPLICATA)).alias("motivos"), F.lit(None).cast("binary").alias("valor_bruto"),
+            F.lit("med").alias("origem"), *coordenadas_e_id,
+            F.array(F.lit(DUPLICATA)).alias("motivos"), F.lit(None).cast("binary").alias("valor_mascarado"),
         )  # fmt: skip
         novas = candidatas.where(~repetida).drop("_ordem", "_ja_existe")
         if self.silver.existe(self.spark):

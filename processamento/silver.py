@@ -1,7 +1,8 @@
 """Bronze -> silver: interpretar, validar contra o contrato e pseudonimizar, sem perder nenhuma mensagem.
 
 Cada mensagem da bronze sai daqui como uma linha com ``motivos``: vazia, a linha segue para a silver;
-com motivos, vai para a quarentena com o payload cru e todos os motivos. O contrato é o de
+com motivos, vai para a quarentena com o payload mascarado (``processamento.mascaramento``: a forma da
+mensagem, sem dados pessoais; o payload intocado fica na bronze) e todos os motivos. O contrato é o de
 ``processamento.contrato`` (o mesmo que o simulador usa), chamado em lotes dentro do Spark com
 ``mapInPandas``: uma só implementação de cada regra.
 """
@@ -26,6 +27,7 @@ from processamento.contrato import (
     validar_med_lida,
     validar_transacao_lida,
 )
+from processamento.mascaramento import CAMPOS_MED, CAMPOS_TRANSACAO, Campos, mascarar
 from processamento.pseudonimizacao import id_chave, id_conta, pseudonimizar
 
 DUPLICATA = "DUPLICATA"  # motivo da quarentena para um end_to_end_id já visto (não viola o contrato)
@@ -42,7 +44,7 @@ ESQUEMA_TRANSACAO_INTERPRETADA = T.StructType(
     [
         *_COORDENADAS,
         T.StructField("motivos", T.ArrayType(T.StringType())),
-        T.StructField("valor_bruto", T.BinaryType()),
+        T.StructField("valor_mascarado", T.BinaryType()),
         T.StructField("end_to_end_id", T.StringType()),
         T.StructField("data_hora", T.TimestampType()),
         T.StructField("valor", T.DoubleType()),
@@ -67,7 +69,7 @@ ESQUEMA_MED_INTERPRETADA = T.StructType(
     [
         *_COORDENADAS,
         T.StructField("motivos", T.ArrayType(T.StringType())),
-        T.StructField("valor_bruto", T.BinaryType()),
+        T.StructField("valor_mascarado", T.BinaryType()),
         T.StructField("end_to_end_id", T.StringType()),
         T.StructField("data_hora_notificacao", T.TimestampType()),
         T.StructField("tipo", T.StringType()),
@@ -84,7 +86,7 @@ COLUNAS_QUARENTENA = [
     "data_hora_ingestao",
     "end_to_end_id",
     "motivos",
-    "valor_bruto",
+    "valor_mascarado",
 ]
 
 
@@ -105,31 +107,37 @@ def _end_to_end_id_se_houver(obj: object) -> str | None:
     return None
 
 
-def _para_quarentena(bruto: object, obj: object, motivos: list[str]) -> dict:
-    return {"motivos": motivos, "valor_bruto": bruto, "end_to_end_id": _end_to_end_id_se_houver(obj)}
+def _para_quarentena(bruto: object, obj: object, motivos: list[str], campos: Campos | None) -> dict:
+    """A linha da quarentena: só aqui o payload é mascarado (uma mensagem válida não paga por isso).
+
+    ``campos``: o contrato do tópico para o mascaramento; ``None`` para quem não grava a quarentena.
+    """
+    return {
+        "motivos": motivos,
+        "valor_mascarado": None if campos is None else mascarar(bruto, campos),
+        "end_to_end_id": _end_to_end_id_se_houver(obj),
+    }
 
 
-def _isolada(interpretar: Callable[[object], dict], bruto: object) -> dict:
+def _isolada(interpretar: Callable[[object], dict], bruto: object, campos: Campos | None) -> dict:
     """Uma mensagem nunca derruba o lote: o que escapar do contrato vira quarentena com ``ERRO_INTERNO:<classe>``."""
     try:
         return interpretar(bruto)
     except Exception as erro:  # o lote inteiro pararia, e cada reinício pararia de novo na mesma mensagem
-        return _para_quarentena(
-            bruto if isinstance(bruto, bytes) else None, None, [f"{ERRO_INTERNO}:{type(erro).__name__}"]
-        )
+        return _para_quarentena(bruto, None, [f"{ERRO_INTERNO}:{type(erro).__name__}"], campos)
 
 
-def _transacao(bruto: bytes | None, chave: bytes, janela: tuple[float, float]) -> dict:
+def _transacao(bruto: bytes | None, chave: bytes, janela: tuple[float, float], campos: Campos | None) -> dict:
     obj = ler_json(bruto)
     motivos = validar_transacao_lida(obj, janela)  # sem valor ou JSON ilegível: JSON_INVALIDO
     if motivos:
-        return _para_quarentena(bruto, obj, motivos)
+        return _para_quarentena(bruto, obj, motivos, campos)
     pagador, recebedor = obj["pagador"], obj["recebedor"]
     dispositivo = obj.get("dispositivo")
     valor_chave = obj.get("chave")
     linha = {
         "motivos": [],
-        "valor_bruto": None,
+        "valor_mascarado": None,
         "end_to_end_id": obj["end_to_end_id"],
         "data_hora": _instante(obj["data_hora"]),
         "valor": float(obj["valor"]),
@@ -156,10 +164,10 @@ def _med(bruto: bytes | None, janela: tuple[float, float]) -> dict:
     obj = ler_json(bruto)
     motivos = validar_med_lida(obj, janela)
     if motivos:
-        return _para_quarentena(bruto, obj, motivos)
+        return _para_quarentena(bruto, obj, motivos, CAMPOS_MED)
     return {
         "motivos": [],
-        "valor_bruto": None,
+        "valor_mascarado": None,
         "end_to_end_id": obj["end_to_end_id"],
         "data_hora_notificacao": _instante(obj["data_hora_notificacao"]),
         "tipo": obj["tipo"],
@@ -172,16 +180,20 @@ def interpretar_transacoes_pandas(
     chave: bytes,
     tolerancia_futuro_s: float = TOLERANCIA_FUTURO_PADRAO_S,
     agora_s: float | None = None,
+    mascarar_invalidas: bool = True,
 ) -> pd.DataFrame:
-    """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos da quarentena.
+    """Uma linha de saída por mensagem: campos da silver já pseudonimizados, ou os motivos e o payload mascarado
+    da quarentena.
 
     Qualquer que seja o conteúdo, cada mensagem sai em exatamente uma linha, e nenhuma levanta exceção.
     ``agora_s`` fixa o relógio da janela de aceite: quem refaz um lote passa o relógio gravado com ele, e a
-    mesma mensagem recebe a mesma classificação.
+    mesma mensagem recebe a mesma classificação. ``mascarar_invalidas=False``: ``valor_mascarado`` nulo, para
+    quem não grava a quarentena (a decisão em tempo real não paga o mascaramento de uma enxurrada de inválidas).
     """
     janela = janela_de_aceite(agora_s, tolerancia_futuro_s)  # um relógio por lote
-    interpretar = partial(_transacao, chave=chave, janela=janela)
-    linhas = [_isolada(interpretar, bruto) for bruto in bronze["valor_bruto"]]
+    campos = CAMPOS_TRANSACAO if mascarar_invalidas else None
+    interpretar = partial(_transacao, chave=chave, janela=janela, campos=campos)
+    linhas = [_isolada(interpretar, bruto, campos) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_TRANSACAO_INTERPRETADA)
 
 
@@ -191,7 +203,7 @@ def interpretar_med_pandas(
     """Notificações MED: não têm dados pessoais além do end_to_end_id; só validar e tipar."""
     janela = janela_de_aceite(tolerancia_futuro_s=tolerancia_futuro_s)
     interpretar = partial(_med, janela=janela)
-    linhas = [_isolada(interpretar, bruto) for bruto in bronze["valor_bruto"]]
+    linhas = [_isolada(interpretar, bruto, CAMPOS_MED) for bruto in bronze["valor_bruto"]]
     return _com_coordenadas(bronze, linhas, ESQUEMA_MED_INTERPRETADA)
 
 
@@ -244,9 +256,10 @@ def interpretar_med(bronze: DataFrame, tolerancia_futuro_s: float = TOLERANCIA_F
 
 
 def validas(interpretadas: DataFrame) -> DataFrame:
-    return interpretadas.where(F.size("motivos") == 0).drop("motivos", "valor_bruto")
+    return interpretadas.where(F.size("motivos") == 0).drop("motivos", "valor_mascarado")
 
 
 def quarentena(interpretadas: DataFrame, origem: str) -> DataFrame:
-    """As inválidas, com o payload cru, todos os motivos e as coordenadas no Kafka para reprocessar."""
+    """As inválidas, com o payload mascarado, todos os motivos e as coordenadas no Kafka (que acham o payload
+    intocado na bronze)."""
     return interpretadas.where(F.size("motivos") > 0).select(F.lit(origem).alias("origem"), *COLUNAS_QUARENTENA[1:])

@@ -24,3 +24,21 @@ def test_coluna_nova_so_entra_quando_pedida(spark, tmp_path) -> None:
         "E1": {"end_to_end_id": "E1", "pag_qtd_1h": 1, "valor_redondo": None},
         "E2": {"end_to_end_id": "E2", "pag_qtd_1h": 2, "valor_redondo": True},
     }
+
+
+def test_coluna_ausente_entra_uma_vez_e_a_que_sobra_fica_nula(spark, tmp_path) -> None:
+    """Tabela de uma versão anterior: a preparação acrescenta a coluna nova, e o append sem a velha continua valendo."""
+    from pyspark.sql import types as T
+
+    quarentena = Tabela("silver_quarentena", None, str(tmp_path / "quarentena"))
+    quarentena.anexar(spark.createDataFrame([(1, b"cru")], "offset long, valor_bruto binary"), "app", 0)
+    esquema = T.StructType([T.StructField("offset", T.LongType()), T.StructField("valor_mascarado", T.BinaryType())])
+
+    assert quarentena.acrescentar_colunas_ausentes(spark, esquema) == ["valor_mascarado"]
+    assert quarentena.acrescentar_colunas_ausentes(spark, esquema) == []
+    quarentena.anexar(spark.createDataFrame([(2, b"{}")], esquema), "app", 1)  # sem valor_bruto, sem mergeSchema
+    linhas = {r["offset"]: r.asDict() for r in quarentena.ler(spark).collect()}
+    assert linhas == {
+        1: {"offset": 1, "valor_bruto": bytearray(b"cru"), "valor_mascarado": None},
+        2: {"offset": 2, "valor_bruto": None, "valor_mascarado": bytearray(b"{}")},
+    }

@@ -6,6 +6,7 @@ texto enorme, vazio, Unicode de borda, datas de borda) passam por ``interpretar_
 
 - nada levanta exceção;
 - cada entrada sai em exatamente uma linha, classificada uma vez: válida (sem motivos) ou com motivos;
+- só a que tem motivos leva o payload mascarado (JSON ASCII); a válida não paga o mascaramento;
 - a classificação é a do contrato, e uma mensagem válida passa intocada pelo isolamento;
 - o que sai válido alimenta a deduplicação e o motor de features sem erro.
 """
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from processamento import contrato as c
 from processamento.deduplicacao import Deduplicador
 from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures
+from processamento.mascaramento import mascarar
 from processamento.silver import interpretar_med_pandas, interpretar_transacoes_pandas
 from simulador import Parametros, gerar_tudo
 
@@ -62,12 +64,14 @@ def _conferir(saida: pd.DataFrame, valores: list[bytes | None], med: bool) -> No
     assert len(saida) == len(valores)
     assert saida["offset"].tolist() == list(range(len(valores)))
     validar = c.validar_med if med else c.validar_transacao
-    for valor, motivos in zip(valores, saida["motivos"], strict=True):
+    for valor, motivos, mascarado in zip(valores, saida["motivos"], saida["valor_mascarado"], strict=True):
         esperado = validar(valor) if valor is not None else [c.JSON_INVALIDO]
         if esperado:
             assert list(motivos), valor
+            assert isinstance(json.loads(mascarado.decode("ascii")), dict)
         else:
             assert list(motivos) == [], (valor, motivos)
+            assert mascarado is None
 
 
 # Estratégias ------------------------------------------------------------------------------------------------
@@ -218,4 +222,18 @@ def test_erro_inesperado_numa_mensagem_vira_quarentena_e_o_lote_segue(
     monkeypatch.setattr(silver, "pseudonimizar", pseudonimizar)
     saida = interpretar_transacoes_pandas(_bronze(boas), CHAVE)
     assert [list(m) for m in saida["motivos"]] == [[], [f"{c.ERRO_INTERNO}:RuntimeError"], []]
-    assert saida["valor_bruto"].iloc[1] == boas[1]
+    assert saida["valor_mascarado"].iloc[1] == mascarar(boas[1])
+    assert alvo.encode() not in saida["valor_mascarado"].iloc[1]
+    assert saida["valor_mascarado"].iloc[[0, 2]].isna().all()
+
+
+def test_sem_mascarar_as_invalidas_a_classificacao_e_a_mesma(validas: tuple[list[dict], list[dict]]) -> None:
+    """A decisão em tempo real não grava a quarentena: pede ``mascarar_invalidas=False`` e não paga o mascaramento."""
+    transacoes, _ = validas
+    valores = [json.dumps(transacoes[0]).encode(), b"{nao e json", json.dumps({**transacoes[1], "valor": "1"}).encode()]
+    bronze = _bronze(valores)
+    com = interpretar_transacoes_pandas(bronze, CHAVE)
+    sem = interpretar_transacoes_pandas(bronze, CHAVE, mascarar_invalidas=False)
+    assert sem["valor_mascarado"].isna().all()
+    assert com["valor_mascarado"].notna().tolist() == [False, True, True]
+    pd.testing.assert_frame_equal(sem.drop(columns="valor_mascarado"), com.drop(columns="valor_mascarado"))

@@ -10,6 +10,7 @@ from plataforma.config import Configuracao
 from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
 from processamento.conciliacao import conciliar
+from processamento.contrato import ler_json
 from processamento.pipeline import iniciar_processamento
 from simulador import Parametros
 from testes.util import CHAVE, cfg_isolada, ingerir, produzir_simulacao
@@ -42,6 +43,22 @@ def test_trafego_com_entrada_ruim_fecha_a_conciliacao(
     quarentena = tabela(cfg, "silver_quarentena").ler(spark)
     assert quarentena.where(F.size("motivos") == 0).count() == 0  # toda linha tem motivo
     assert quarentena.where("origem = 'transacoes' and offset is null").count() == 0
+    # LGPD: nenhum documento nem nome das mensagens recusadas chega à quarentena; o payload intocado fica na bronze.
+    coordenadas = ["topico", "particao", "offset"]
+    recusadas = tabela(cfg, "bronze_transacoes").ler(spark).join(quarentena, coordenadas, "left_semi")
+    dados_pessoais = {
+        valor
+        for linha in recusadas.select("valor_bruto").collect()
+        if isinstance(obj := ler_json(linha.valor_bruto), dict)
+        for papel in ("pagador", "recebedor")
+        if isinstance(parte := obj.get(papel), dict)
+        for valor in (parte.get("documento"), parte.get("nome"))
+        if isinstance(valor, str) and len(valor) >= 5
+    }
+    assert len(dados_pessoais) > 20
+    texto = "\n".join(str(linha) for linha in quarentena.collect())
+    assert quarentena.where("origem = 'transacoes' and valor_mascarado is not null").count() == invalidas_esperadas
+    assert not [dado for dado in dados_pessoais if dado in texto]
 
     silver = tabela(cfg, "silver_transacoes").ler(spark)
     gold = tabela(cfg, "gold_features").ler(spark)

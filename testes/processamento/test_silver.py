@@ -12,6 +12,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
 from processamento.deduplicacao import Deduplicador
+from processamento.mascaramento import CAMPOS_MED, mascarar
 from processamento.pseudonimizacao import pseudonimizar
 from processamento.silver import interpretar_med, interpretar_transacoes, quarentena, validas
 from testes.util import CHAVE
@@ -75,16 +76,45 @@ CASOS = [
 ]  # fmt: skip
 
 
+# Os dados pessoais de VALIDA (e das mensagens derivadas dela): nenhum pode chegar à quarentena, nem em parte.
+DADOS_PESSOAIS = (
+    "83760270425", "83760270424", "44713373435", "Igor", "Mendes", "Cláudia", "Santana", "363806101", "4528860086",
+    "+5511916300966", "11916300966", "db78f56e1cac99f1", "aluguel",
+)  # fmt: skip
+
+
 def test_cada_regra_do_contrato_vai_para_a_quarentena_com_seu_motivo(spark: SparkSession) -> None:
     valores = [json.dumps(VALIDA).encode(), *[caso for caso, _ in CASOS]]
     interpretadas = interpretar_transacoes(_bronze(spark, valores), CHAVE)
-    obtido = quarentena(interpretadas, "transacoes").select("origem", "offset", "motivos", "valor_bruto")
+    obtido = quarentena(interpretadas, "transacoes").select("origem", "offset", "motivos", "valor_mascarado")
     esperado = spark.createDataFrame(
-        [("transacoes", i + 1, motivos, caso) for i, (caso, motivos) in enumerate(CASOS)],
-        "origem string, offset long, motivos array<string>, valor_bruto binary",
+        [("transacoes", i + 1, motivos, mascarar(caso)) for i, (caso, motivos) in enumerate(CASOS)],
+        "origem string, offset long, motivos array<string>, valor_mascarado binary",
     )
     assert_df_equality(obtido, esperado, ignore_nullable=True, ignore_row_order=True)
     assert validas(interpretadas).count() == 1
+    assert "valor_bruto" not in interpretadas.columns
+    assert interpretadas.where("size(motivos) = 0 and valor_mascarado is not null").count() == 0  # válida: nada
+
+
+def test_nenhum_dado_pessoal_chega_a_quarentena(spark: SparkSession) -> None:
+    """De ponta a ponta no Spark: todas as colunas de todas as linhas da quarentena, como texto."""
+    valores = [caso for caso, _ in CASOS]
+    interpretadas = interpretar_transacoes(_bronze(spark, valores), CHAVE)
+    linhas = quarentena(interpretadas, "transacoes").orderBy("offset").collect()
+    assert len(linhas) == len(CASOS)
+    texto = "\n".join(
+        (bytes(v).decode("ascii") if isinstance(v, bytes | bytearray) else str(v))
+        for linha in linhas
+        for v in linha.asDict().values()
+    )
+    achados = [dado for dado in DADOS_PESSOAIS if dado in texto]
+    assert not achados, achados
+    # O que explica a recusa continua lá: o documento errado (pela forma) e o valor em texto (pela forma).
+    payloads = [json.loads(linha.valor_mascarado) for linha in linhas]
+    assert {"documento": "<texto: 11 car., dígitos>"}.items() <= payloads[8]["pagador"].items()
+    assert payloads[2]["valor"] == "<texto: 5 car., dígitos, pontuação>"
+    assert payloads[0] == {"ilegivel": "não é JSON", "bytes": len(CASOS[0][0])}
 
 
 def test_silver_pseudonimiza_documentos_chaves_e_contas(spark: SparkSession) -> None:
@@ -128,10 +158,14 @@ def test_med_valida_e_invalida(spark: SparkSession) -> None:
     ruim = {**boa, "tipo": "GOLPE"}
     interpretadas = interpretar_med(_bronze(spark, [json.dumps(boa).encode(), json.dumps(ruim).encode()]))
     assert_df_equality(
-        quarentena(interpretadas, "med").select("offset", "motivos"),
-        spark.createDataFrame([(1, ["CODIGO_DESCONHECIDO:tipo"])], "offset long, motivos array<string>"),
+        quarentena(interpretadas, "med").select("offset", "motivos", "valor_mascarado"),
+        spark.createDataFrame(
+            [(1, ["CODIGO_DESCONHECIDO:tipo"], mascarar(json.dumps(ruim).encode(), CAMPOS_MED))],
+            "offset long, motivos array<string>, valor_mascarado binary",
+        ),
         ignore_nullable=True,
     )
+    assert json.loads(mascarar(json.dumps(ruim).encode(), CAMPOS_MED)) == ruim  # no MED, nada é pessoal
     assert_df_equality(
         validas(interpretadas).select("end_to_end_id", "tipo", "valor_contestado"),
         spark.createDataFrame(
