@@ -47,7 +47,7 @@ from plataforma.tabelas import checkpoint, tabela
 from processamento.estado import ArmazemDeEstado
 from processamento.features import ParametrosFeatures
 from processamento.pipeline import marcas_depois_de
-from processamento.retomada import id_da_consulta, id_de_escrita
+from processamento.retomada import id_de_escrita
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
@@ -89,8 +89,6 @@ class EscritorDeDecisoes:
         """``txnAppId`` com a implantação e o id da consulta (``processamento.retomada.id_de_escrita``): um
         checkpoint novo recomeça os lotes do zero, e com o mesmo ``txnAppId`` o Delta descartaria em silêncio as
         decisões até passar a versão antiga."""
-        if id_da_consulta(self.checkpoint) is None:  # antes da primeira partida da consulta
-            return ID_APP
         return id_de_escrita(self.cfg, CONSULTA)
 
     def preparar_tabela(self) -> None:

@@ -49,11 +49,14 @@ def id_da_consulta(pasta_checkpoint: str | Path) -> str | None:
 
 
 def id_de_escrita(cfg: Configuracao, consulta: str) -> str:
-    """``txnAppId`` das escritas de ``consulta``: único por implantação e por checkpoint."""
-    pasta = checkpoint(cfg, consulta)
-    identificador = id_da_consulta(pasta)
-    if identificador is None:  # dentro do foreachBatch o Spark já gravou o metadata: só falta se alguém apagou
-        raise ErroDeAmbiente(f"O checkpoint {pasta} não tem o arquivo metadata do Spark: não sei o id da consulta.")
+    """``txnAppId`` das escritas de ``consulta``: único por implantação e por checkpoint.
+
+    Dentro do ``foreachBatch`` o Spark já gravou o ``metadata`` com o id. Sem ele (o processador chamado direto,
+    fora de uma consulta de streaming), o id fica só com a implantação e a consulta.
+    """
+    identificador = id_da_consulta(checkpoint(cfg, consulta))
+    if identificador is None:
+        return f"detector-pix:{cfg.implantacao}:{consulta}"
     return f"detector-pix:{cfg.implantacao}:{consulta}:{identificador}"
 
 
