@@ -394,18 +394,7 @@ class ProcessadorDeMed:
         )  # fmt: skip
         novas = candidatas.where(~repetida).drop("_ordem", "_ja_existe")
         if self.silver.existe(self.spark):
-            # Poda pela data que o próprio end_to_end_id carrega: a silver é particionada por data.
-            datas = [
-                r.d
-                for r in novas.select(F.to_date(F.substring("end_to_end_id", 10, 8), "yyyyMMdd").alias("d"))
-                .distinct()
-                .collect()
-            ]
-            contestadas = (
-                self.silver.ler(self.spark)
-                .where(F.col("data").isin(datas))
-                .select("end_to_end_id", "recebedor_id_conta", "data_hora")
-            )
+            contestadas = self._silver_nas_datas_de(novas).select("end_to_end_id", "recebedor_id_conta", "data_hora")
             novas = novas.join(contestadas, "end_to_end_id", "left").withColumnRenamed("data_hora", "data_hora_pix")
         else:
             novas = novas.withColumn("recebedor_id_conta", F.lit(None).cast("string")).withColumn(
@@ -444,21 +433,19 @@ class ProcessadorDeMed:
             .execute()
         )
 
+    def _silver_nas_datas_de(self, ids: DataFrame) -> DataFrame:
+        """A silver podada pelas datas que os próprios ``end_to_end_id`` carregam (ela é particionada por data)."""
+        datas = ids.select(F.to_date(F.substring("end_to_end_id", 10, 8), "yyyyMMdd").alias("d")).distinct()
+        return self.silver.ler(self.spark).where(F.col("data").isin([r.d for r in datas.collect()]))
+
     def _pendentes_com_pix(self, lote: int) -> DataFrame | None:
         """As notificações que esperam o Pix e cujo Pix já está na silver (poda pela data do end_to_end_id)."""
         if not self.silver.existe(self.spark):
             return None
         pendentes = self.silver_med.ler(self.spark).where(F.col("recebedor_id_conta").isNull()).select("end_to_end_id")
-        datas = [
-            r.d
-            for r in pendentes.select(F.to_date(F.substring("end_to_end_id", 10, 8), "yyyyMMdd").alias("d"))
-            .distinct()
-            .collect()
-        ]
-        if not datas:
+        if pendentes.isEmpty():
             return None
-        pix = self.silver.ler(self.spark).where(F.col("data").isin(datas))
-        return pendentes.join(pix, "end_to_end_id").select(
+        return pendentes.join(self._silver_nas_datas_de(pendentes), "end_to_end_id").select(
             "end_to_end_id", "recebedor_id_conta", F.col("data_hora").alias("data_hora_pix"),
             F.lit(lote).cast("long").alias("lote_marca"), F.lit(True).alias("_resolucao"),
         )  # fmt: skip
