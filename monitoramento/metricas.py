@@ -13,7 +13,8 @@ um driver que reinicia em outra máquina substitui o próprio grupo em vez de de
 consistente (o histograma não sai com ``_count`` de um lote e ``_bucket`` de outro).
 
 Monitoramento nunca derruba o stream: ``publicar`` não levanta exceção; devolve ``False`` e avisa no log
-uma vez por sequência de falhas (e de novo quando volta a funcionar).
+uma vez por sequência de falhas (e de novo quando volta a funcionar). ``pushgateway_url`` vazio desliga as métricas
+com um aviso na partida; um endereço que só existe no laptop é recusado no Databricks (``plataforma.config``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,15 @@ class _Publicador:
         self.registro = CollectorRegistry()
         self._trava = threading.Lock()
         self._falhando = False
+        if not self.url:
+            # Dito uma vez, na partida: sem isso um job sem métricas parece saudável no Grafana (nenhuma série, nenhum
+            # alerta de stream parado).
+            log.warning(
+                "Métricas de '%s' DESLIGADAS: pushgateway_url vazio. Nada vai para o Prometheus, o painel do Grafana "
+                "nem os alertas de monitoramento/prometheus/alertas.yml; no Databricks, passe a variável "
+                "pushgateway_url do bundle (docs/databricks.md).",
+                job,
+            )
         self.duracao_lote = Gauge(
             "detector_pix_lote_duracao_segundos",
             "Duração do último micro-batch, em segundos.",

@@ -114,6 +114,19 @@ def _segredo(descricao: str, chave: str, so_com_sasl: bool = False) -> dict[str,
     return {_METADADO: Campo(descricao, "texto secreto", segredo=Segredo(chave, so_com_sasl))}
 
 
+# O Pushgateway do laptop (o que ``python -m monitoramento.local`` sobe). Visto do workspace do Databricks ele não
+# existe: lá o padrão é vazio (métricas desligadas) e um endereço só local é recusado na partida.
+PUSHGATEWAY_LOCAL = "http://127.0.0.1:9091"
+# Hosts que só existem no laptop ou na rede do docker-compose (``pushgateway`` é o nome do serviço lá).
+HOSTS_SO_LOCAIS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "pushgateway"})
+
+
+def pushgateway_padrao() -> str:
+    """Local: o Pushgateway do laptop; no Databricks: vazio, porque nenhum endereço padrão é alcançável de lá."""
+    return "" if em_databricks() else PUSHGATEWAY_LOCAL
+
+
+_PUSHGATEWAY_PADRAO = pushgateway_padrao()
 _IDENTIFICADOR = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOPICO = r"[A-Za-z0-9._-]{1,249}"
 _INTERVALO = "'<n> seconds', '<n> minutes' ou '<n> milliseconds'"
@@ -291,11 +304,12 @@ class Configuracao:
         metadata=_texto("nome do modelo registrado", "identificador SQL", _IDENTIFICADOR),
     )
     pushgateway_url: str = field(
-        default="http://127.0.0.1:9091",
+        default=_PUSHGATEWAY_PADRAO,
         metadata=_texto(
             "URL do Prometheus Pushgateway (vazio = não publicar métricas)",
             "http(s)://host:porta ou vazio",
             r"(https?://[\w.-]+(:\d{1,5})?/?)?",
+            padrao_descrito=f"`{PUSHGATEWAY_LOCAL}` (no Databricks: vazio, métricas desligadas)",
         ),
     )
     escopo_segredos: str = field(
@@ -413,8 +427,27 @@ def _converter_todos(valores: Mapping[str, Any], origens: Mapping[str, str]) -> 
     return convertidos
 
 
+def _host_da_url(url: str) -> str:
+    return re.sub(r"^https?://", "", url.strip()).split("/", 1)[0].rsplit(":", 1)[0].lower()
+
+
+def _validar_pushgateway_no_databricks(cfg: Configuracao) -> None:
+    """No Databricks um Pushgateway local não é alcançável: cada push falharia e só um aviso iria para o log."""
+    if not em_databricks() or not cfg.pushgateway_url.strip():
+        return
+    host = _host_da_url(cfg.pushgateway_url)
+    if host in HOSTS_SO_LOCAIS:
+        raise ErroDeConfiguracao(
+            f"pushgateway_url={cfg.pushgateway_url!r} aponta para '{host}', que só existe no laptop ou na rede do "
+            "docker-compose: do workspace do Databricks nenhuma métrica chegaria ao Prometheus. Passe a URL de um "
+            "Pushgateway alcançável a partir do workspace (variável pushgateway_url do bundle, docs/databricks.md) "
+            "ou deixe vazio para desligar as métricas."
+        )
+
+
 def _validar_conjunto(cfg: Configuracao) -> None:
     """Regras que envolvem mais de um parâmetro."""
+    _validar_pushgateway_no_databricks(cfg)
     if bool(cfg.catalogo) != bool(cfg.esquema):
         raise ErroDeConfiguracao(
             "Parâmetros 'catalogo' e 'esquema' vão juntos: defina os dois (Unity Catalog) ou nenhum "

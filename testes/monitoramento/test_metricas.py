@@ -109,9 +109,14 @@ def test_lote_e_publicar_em_threads_diferentes(metricas_pontuacao: MetricasDaPon
 def test_publicar_sem_pushgateway_devolve_falso_sem_excecao(
     cfg_sem_pushgateway: Configuracao, pushgateway: PushgatewayLocal, caplog: pytest.LogCaptureFixture
 ) -> None:
-    desligado = MetricasDaPontuacao(cfg_sem_pushgateway)
-    desligado.lote({"APROVAR": 1}, [0.1], 0.1, 0, 0)
-    assert desligado.publicar() is False
+    with caplog.at_level(logging.WARNING, logger="monitoramento.metricas"):
+        desligado = MetricasDaPontuacao(cfg_sem_pushgateway)
+        desligado.lote({"APROVAR": 1}, [0.1], 0.1, 0, 0)
+        assert desligado.publicar() is False
+        assert desligado.publicar() is False
+    avisos = [r.getMessage() for r in caplog.records]
+    assert len(avisos) == 1 and "DESLIGADAS" in avisos[0], "desligado: um aviso na partida, nenhum por lote"
+    caplog.clear()
 
     inalcancavel = f"http://127.0.0.1:{porta_sorteada()}"  # ninguém escuta: conexão recusada na hora
     metricas = MetricasDoProcessamento(Configuracao().com(pushgateway_url=inalcancavel), job=job_de_teste())

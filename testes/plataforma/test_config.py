@@ -139,3 +139,31 @@ def test_tabela_do_documento_e_a_gerada_da_declaracao() -> None:
     assert documento_atualizado(texto) == texto, (
         "docs/configuracao.md ficou para trás: rode python -m plataforma.config"
     )
+
+
+def test_pushgateway_padrao_so_local_fora_do_databricks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """O padrão local (o Pushgateway do laptop) nunca vale no Databricks: lá o padrão é desligado."""
+    from plataforma.config import PUSHGATEWAY_LOCAL, pushgateway_padrao
+
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    assert pushgateway_padrao() == PUSHGATEWAY_LOCAL
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    assert pushgateway_padrao() == ""
+
+
+@pytest.mark.parametrize(
+    "url", ["http://pushgateway:9091", "http://127.0.0.1:9091", "http://localhost:9091/", "https://LOCALHOST"]
+)
+def test_pushgateway_so_local_recusado_no_databricks(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    base = Configuracao().com(pushgateway_url="")
+    assert base.com(pushgateway_url=url).pushgateway_url == url  # no laptop, vale (o do docker-compose também)
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    with pytest.raises(ErroDeConfiguracao, match="alcançável a partir do workspace"):
+        base.com(pushgateway_url=url)
+
+
+def test_pushgateway_do_workspace_ou_vazio_aceitos_no_databricks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    base = Configuracao().com(pushgateway_url="")
+    assert base.com(pushgateway_url="https://pushgateway.banco.com.br:9091").pushgateway_url.startswith("https://")
+    assert base.com(pushgateway_url="http://pushgateway-prod.interno:9091").pushgateway_url  # só o nome exato é local
