@@ -52,7 +52,10 @@ def widgets_declarados(notebook: str, modo: str | None = None) -> set[str]:
 
 def _validador_bundle() -> jsonschema.Draft202012Validator:
     texto = ESQUEMA_BUNDLE.read_text(encoding="utf-8")
-    # O esquema usa classes Unicode (\p{L}, \p{N}) que o módulo re do Python não conhece.
+    # O esquema usa classes Unicode (\p{L}, \p{N}) que o módulo re do Python não conhece. A classe [\p{L}\p{N}]
+    # (letra ou dígito) vai inteira: trocar só o de dentro deixaria um conjunto aninhado, que o re lê errado e que
+    # recusaria ${var.com_sublinhado} onde o esquema aceita uma referência (listas de webhooks, por exemplo).
+    texto = texto.replace(r"[\\p{L}\\p{N}]", r"[^\\W_]")
     texto = texto.replace(r"\\p{L}", r"[^\\W\\d_]").replace(r"\\p{N}", r"\\d")
     return jsonschema.Draft202012Validator(json.loads(texto))
 
