@@ -123,7 +123,7 @@ class NucleoDeDecisao:
         particoes = candidatas["topico"].astype(str) + "/" + candidatas["particao"].astype(str)
         duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"], particoes)
         aceitas = candidatas[~duplicata]
-        extras = ["forma_iniciacao", "timestamp_kafka", "topico", "particao", "offset"]
+        extras = ["timestamp_kafka", "topico", "particao", "offset"]
         features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas)
         if lote % INTERVALO_EXPIRACAO == 0:
             self.motor.expirar()

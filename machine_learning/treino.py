@@ -717,7 +717,7 @@ def treinar_das_tabelas(
         "tabela_med": med.nome_uc or str(med.caminho),
         "versao_delta_med": versao_delta(spark, med.identificador_sql),
     }
-    transacoes = tx.ler(spark).select(*COLUNAS_ENTRADA, "forma_iniciacao").toPandas()
+    transacoes = tx.ler(spark).select(*COLUNAS_ENTRADA).toPandas()
     notificacoes = med.ler(spark).select(*COLUNAS_MED).toPandas()
     print(f"Treino com {len(transacoes)} transações e {len(notificacoes)} notificações MED ({origem}).")
     return treinar(transacoes, cfg, med=notificacoes, gabarito=gabarito, origem=origem, **opcoes)

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from processamento.contrato import FORMAS_INICIACAO
+
 
 def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None = None) -> pd.DataFrame:
     df = transacoes.sort_values(["data_hora", "end_to_end_id"], kind="stable").reset_index(drop=True)
@@ -21,7 +23,7 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         marcas_lista = sorted(zip(ms_m.to_numpy("datetime64[ms]").astype(np.int64).tolist(),
                                   marcas["recebedor_id_conta"], strict=True))  # fmt: skip
     historico: list[dict] = []
-    primeiro_visto: dict[str, int] = {}
+    primeiro_como: dict[str, dict[str, int]] = {"pag": {}, "rec": {}}  # a idade é por papel
     chave_vista: dict[str, int] = {}
     linhas = []
     for i, tx in df.iterrows():
@@ -45,17 +47,48 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
         else:
             f["pag_valor_zscore"] = 0.0
         f["pag_valor_razao_media"] = tx["valor"] / max(math.expm1(media), 0.01) if logs else 1.0
+        f["valor_log"] = math.log1p(tx["valor"])
+        v32 = lambda h: float(np.float32(h["v"]))  # noqa: E731 - o anel do motor guarda o valor em float32
+        for nome, janela in (("1d", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400)):
+            dentro = [math.log1p(v32(h)) for h in do_pag if h["t"] > t - janela]
+            f[f"pag_razao_media_{nome}"] = (
+                tx["valor"] / max(math.expm1(sum(dentro) / len(dentro)), 0.01) if dentro else 1.0
+            )
+        no_mes = [v32(h) for h in do_pag if h["t"] > t - 30 * 86400]
+        f["pag_razao_max_30d"] = tx["valor"] / max(max(no_mes), 0.01) if no_mes else 1.0
+        f["pag_percentil_30d"] = (
+            (sum(x < tx["valor"] for x in no_mes) + 0.5 * sum(x == tx["valor"] for x in no_mes)) / len(no_mes)
+            if no_mes
+            else 0.5
+        )
+        f["pag_recebedores_novos_24h"] = sum(1 for h in do_pag if h["t"] > t - 86400 and h["novo_pag"])
+        n_pag = len(todos_pag)
+        f["pag_taxa_recebedores_novos"] = sum(h["novo_pag"] for h in todos_pag) / n_pag if n_pag else 0.0
+        angulo = 2 * math.pi * ((t - 3 * 3600) % 86400) / 86400
+        soma_sin = sum(math.sin(h["angulo"]) for h in todos_pag)
+        soma_cos = sum(math.cos(h["angulo"]) for h in todos_pag)
+        f["pag_hora_incomum"] = (
+            math.hypot(soma_sin, soma_cos) / n_pag * (1 - math.cos(angulo - math.atan2(soma_sin, soma_cos))) / 2
+            if n_pag > 1
+            else 0.0
+        )
+        f["pag_frac_nao_cadastrado"] = sum(h["nao_cad"] for h in todos_pag) / n_pag if n_pag else 0.0
+        forma = tx.get("forma_iniciacao")
+        conhecida = isinstance(forma, str) and forma in FORMAS_INICIACAO
+        f["pag_canal_novo"] = bool(n_pag and conhecida and all(h["forma"] != forma for h in todos_pag))
         f["valor_redondo"] = round(tx["valor"] * 100) % 10000 == 0
         f["pag_segundos_desde_anterior"] = (
             max(t_ms - max(h["ms"] for h in todos_pag), 0) / 1000 if todos_pag else float("nan")
         )
-        f["pag_idade_conta_s"] = float(max(t - primeiro_visto[pag], 0)) if pag in primeiro_visto else 0.0
-        novo = not any(h["rec"] == rec for h in todos_pag)
-        f["primeiro_pagamento_ao_recebedor"] = novo
+        primeiro_pag = primeiro_como["pag"].get(pag)
+        f["pag_idade_conta_s"] = float(max(t - primeiro_pag, 0)) if primeiro_pag is not None else 0.0
+        f["primeiro_pagamento_ao_recebedor"] = not any(h["rec"] == rec for h in todos_pag)
         for nome, janela in (("1h", 3600), ("24h", 86400)):
             f[f"rec_pagadores_distintos_{nome}"] = len({h["pag"] for h in ao_rec if h["t"] > t - janela})
-        f["rec_idade_conta_s"] = float(max(t - primeiro_visto[rec], 0)) if rec in primeiro_visto else 0.0
+        primeiro_rec = primeiro_como["rec"].get(rec)
+        f["rec_idade_conta_s"] = float(max(t - primeiro_rec, 0)) if primeiro_rec is not None else 0.0
         todos_rec = [h for h in historico if h["rec"] == rec]
+        novo = not any(h["pag"] == pag for h in todos_rec)  # pagador novo, visto do recebedor
         f["rec_qtd_historico"] = len(todos_rec)
         f["rec_qtd_pagadores_novos"] = sum(1 for h in todos_rec if h["novo"])
         f["rec_pagadores_novos_24h"] = sum(1 for h in ao_rec if h["t"] > t - 86400 and h["novo"])
@@ -66,6 +99,12 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
             f["rec_valor_zscore"] = (math.log1p(tx["valor"]) - media_rec) / max(desvio_rec, 0.25)
         else:
             f["rec_valor_zscore"] = 0.0
+        f["rec_razao_media"] = tx["valor"] / max(math.expm1(sum(logs_rec) / len(logs_rec)), 0.01) if logs_rec else 1.0
+        marcas_do_rec = [m[0] // 1000 for m in marcas_lista if m[1] == rec and m[0] <= t_ms]
+        for nome, tau in (("1d", 86400.0), ("7d", 7 * 86400.0), ("30d", 30 * 86400.0)):
+            med = sum(math.exp(-(t - tm) / tau) for tm in marcas_do_rec)
+            recebidos = sum(math.exp(-(t - h["t"]) / tau) for h in todos_rec)
+            f[f"rec_taxa_med_{nome}"] = med / max(recebidos, 1.0)
         chave = tx["chave_hash"]
         if chave is None or (isinstance(chave, float) and math.isnan(chave)):
             f["chave_idade_s"] = float("nan")
@@ -97,9 +136,10 @@ def features_de_referencia(transacoes: pd.DataFrame, marcas: pd.DataFrame | None
 
         historico.append({
             "pag": pag, "rec": rec, "t": t, "ms": t_ms, "v": tx["valor"], "novo": novo,
+            "novo_pag": f["primeiro_pagamento_ao_recebedor"], "angulo": angulo, "forma": forma,
             "noite_pfpf": noturno and pf_pf, "periodo": deslocado // 86400,
             "nao_cad": nao_cad, "dia": local // 86400,
         })  # fmt: skip
-        primeiro_visto.setdefault(pag, t)
-        primeiro_visto.setdefault(rec, t)
+        primeiro_como["pag"].setdefault(pag, t)
+        primeiro_como["rec"].setdefault(rec, t)
     return pd.DataFrame(linhas)

@@ -28,6 +28,7 @@ def transacoes_aleatorias(n: int, contas: int, semente: int, horas: float = 30.0
             "recebedor_tipo_pessoa": rng.choice(["PF", "PJ"], n, p=[0.7, 0.3]),
             "chave_hash": pd.Series(np.where(rng.random(n) < 0.7, rng.integers(0, contas, n).astype(str), None)),
             "dispositivo_cadastrado": pd.Series(rng.choice([True, False, None], n, p=[0.8, 0.15, 0.05]), dtype=object),
+            "forma_iniciacao": rng.choice(["DICT", "MANU", "QRDN", "QRES", "XPTO"], n, p=[0.6, 0.1, 0.1, 0.1, 0.1]),
         }
     )
 
@@ -240,10 +241,69 @@ def test_estado_de_versao_anterior_sem_os_arrays_novos_continua() -> None:
     completo = MotorDeFeatures(SEM_LIMITE)
     completo.processar(antes)
     estado = completo.extrair(completo=True)
-    antigo = {k: v for k, v in estado.items() if k not in ("conta.rec_media", "conta.rec_m2")}
+    antigo = {k: v for k, v in estado.items() if k not in ("recebedor.media", "recebedor.m2")}
     restaurado = MotorDeFeatures(SEM_LIMITE)
     restaurado.aplicar(antigo)
     esperado, obtido = completo.processar(depois), restaurado.processar(depois)
-    intactas = [c for c in COLUNAS_FEATURES if c != "rec_valor_zscore"]
+    da_media = ["rec_valor_zscore", "rec_razao_media"]  # as que leem a média e o desvio do recebedor
+    intactas = [c for c in COLUNAS_FEATURES if c not in da_media]
     pd.testing.assert_frame_equal(obtido[intactas], esperado[intactas])
-    assert (esperado["rec_valor_zscore"] != obtido["rec_valor_zscore"]).any()  # o que faltava recomeçou do zero
+    for coluna in da_media:
+        assert (esperado[coluna] != obtido[coluna]).any()  # o que faltava recomeçou do zero
+
+
+def test_estado_de_antes_da_separacao_por_papel_e_convertido() -> None:
+    """Um snapshot com a tabela ``conta`` única (antes das tabelas por papel) continua de onde parou."""
+    from processamento.features import _CONTA_ANTIGA
+
+    transacoes = transacoes_aleatorias(n=300, contas=20, semente=12)
+    transacoes["pagador_id_conta"] = "p" + transacoes["pagador_id_conta"]  # papéis disjuntos: a conversão é exata
+    transacoes["recebedor_id_conta"] = "r" + transacoes["recebedor_id_conta"]
+    antes, depois = transacoes.iloc[:200], transacoes.iloc[200:]
+    continuo = MotorDeFeatures(SEM_LIMITE)
+    continuo.processar(antes)
+    estado = continuo.extrair(completo=True)
+    # O formato antigo: uma linha por conta, com os arrays dos dois papéis (o do outro papel, vazio).
+    vazio = MotorDeFeatures(SEM_LIMITE)
+    antigo = {"relogio_s": estado["relogio_s"]}
+    for nome in ("id", "primeiro_s", "ultimo_s", "removidas"):
+        antigo[f"conta.{nome}"] = np.concatenate([estado[f"pagador.{nome}"], estado[f"recebedor.{nome}"]])
+    for nome_antigo, (tabela, nome) in _CONTA_ANTIGA.items():
+        outra = "recebedor" if tabela == "pagador" else "pagador"
+        molde = vazio.arrays[tabela][nome][:1]
+        preenchimento = np.repeat(molde, len(estado[f"{outra}.id"]), axis=0)
+        partes = [estado[f"{tabela}.{nome}"], preenchimento]
+        antigo[f"conta.{nome_antigo}"] = np.concatenate(partes if tabela == "pagador" else partes[::-1])
+    for nome in ("id", "primeiro_s", "ultimo_s", "removidas"):
+        antigo[f"chave.{nome}"] = estado[f"chave.{nome}"]
+    restaurado = MotorDeFeatures(SEM_LIMITE)
+    restaurado.aplicar(antigo)
+    # As features genéricas vieram depois da tabela única: os arrays delas começam vazios na conversão.
+    da_epoca = list(COLUNAS_FEATURES)[: list(COLUNAS_FEATURES).index("valor_log")]
+    obtido, esperado = restaurado.processar(depois), continuo.processar(depois)
+    pd.testing.assert_frame_equal(obtido[da_epoca], esperado[da_epoca])
+
+
+def test_um_motor_por_papel_calcula_o_mesmo_que_um_motor_com_os_dois() -> None:
+    """A base da decisão particionada: as duas metades do estado não se leem."""
+    from processamento.features import COLUNAS_PAGADOR, COLUNAS_RECEBEDOR
+
+    transacoes = transacoes_aleatorias(n=500, contas=30, semente=13)
+    marcas = pd.DataFrame(
+        {"recebedor_id_conta": transacoes["recebedor_id_conta"].iloc[[40, 90]].to_numpy(),
+         "data_hora_notificacao": transacoes["data_hora"].iloc[[60, 95]].to_numpy()}
+    )  # fmt: skip
+    juntos, pagador, recebedor = (
+        MotorDeFeatures(papeis=papeis) for papeis in (("pagador", "recebedor"), ("pagador",), ("recebedor",))
+    )
+    for i in range(0, len(transacoes), 70):
+        lote = transacoes.iloc[i : i + 70]
+        esperado = juntos.processar_linha_do_tempo(lote, marcas if i == 0 else None)
+        so_pag = pagador.processar_linha_do_tempo(lote, marcas if i == 0 else None)
+        so_rec = recebedor.processar_linha_do_tempo(lote, marcas if i == 0 else None)
+        assert list(so_pag.columns[-len(COLUNAS_PAGADOR) :]) == COLUNAS_PAGADOR
+        assert list(so_rec.columns[-len(COLUNAS_RECEBEDOR) :]) == COLUNAS_RECEBEDOR
+        pd.testing.assert_frame_equal(so_pag[COLUNAS_PAGADOR], esperado[COLUNAS_PAGADOR])
+        pd.testing.assert_frame_equal(so_rec[COLUNAS_RECEBEDOR], esperado[COLUNAS_RECEBEDOR])
+    assert juntos.expirar() == 0
+    assert pagador.bytes_por_conta() + recebedor.bytes_por_conta() == juntos.bytes_por_conta()
