@@ -43,6 +43,7 @@ def transacoes_sinteticas(
             "recebedor_tipo_pessoa": rng.choice(["PF", "PJ"], n, p=[0.6, 0.4]),
             "chave_hash": ("k" + pd.Series(rng.integers(0, recebedores, n)).astype(str)).to_numpy(),
             "dispositivo_cadastrado": rng.random(n) < 0.95,
+            "forma_iniciacao": rng.choice(["DICT", "MANU", "QRDN", "QRES"], n, p=[0.7, 0.1, 0.1, 0.1]),
         }
     )
 

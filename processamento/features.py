@@ -259,10 +259,13 @@ class MotorDeFeatures:
     def _indices(self, tabela: str, hashes: np.ndarray) -> np.ndarray:
         """Índice denso de cada hash na tabela, criando os que faltam (reaproveitando posições expiradas)."""
         indice, livres, arrays = self.indice[tabela], self.livres[tabela], self.arrays[tabela]
-        saida = np.empty(len(hashes), np.int64)
-        for i, h in enumerate(hashes.tolist()):
-            pos = indice.get(h)
-            if pos is None:
+        lista = hashes.tolist()
+        get = indice.get
+        posicoes = [get(h, -1) for h in lista]  # o caso comum (conta conhecida) sem ramo no laço
+        for i in [i for i, pos in enumerate(posicoes) if pos < 0]:
+            h = lista[i]
+            pos = indice.get(h, -1)  # a mesma conta nova duas vezes no lote: a segunda já tem posição
+            if pos < 0:
                 if livres:
                     pos = livres.pop()
                 else:
@@ -271,8 +274,8 @@ class MotorDeFeatures:
                         self._crescer(arrays, max(2 * len(arrays["id"]), 1024))
                 indice[h] = pos
                 arrays["id"][pos] = h
-            saida[i] = pos
-        return saida
+            posicoes[i] = pos
+        return np.array(posicoes, np.int64)
 
     # Marcas de fraude (MED) --------------------------------------------------------------------
     def aplicar_marcas(self, recebedores: np.ndarray, instantes_s: np.ndarray) -> None:
@@ -750,17 +753,39 @@ def _para_ms(data_hora: pd.Series) -> np.ndarray:
 
 
 def _niveis(pag: np.ndarray, rec: np.ndarray, chave: np.ndarray) -> np.ndarray:
-    """Nível de cada linha: 1 + o maior nível anterior que usou o mesmo pagador, recebedor ou chave (-1: ausente)."""
-    ultimo: dict[int, int] = {}
-    niveis = np.empty(len(pag), np.int32)
+    """Nível de cada linha: 1 + o maior nível anterior que usou o mesmo pagador, recebedor ou chave (-1: ausente).
+
+    O laço é o custo fixo do motor por linha: um papel ausente sai das chaves, e a chave Pix ausente de uma linha
+    vira um número negativo só dela (nunca se repete).
+    """
+    n = len(pag)
     espaco = 1 << 40  # pagadores, recebedores e chaves são tabelas distintas: posições em espaços distintos
-    for i, (a, b, k) in enumerate(zip(pag.tolist(), rec.tolist(), chave.tolist(), strict=True)):
-        usados = [x for x in (a, b + espaco if b >= 0 else -1, k + 2 * espaco if k >= 0 else -1) if x >= 0]
-        nivel = max((ultimo.get(x, -1) for x in usados), default=-1) + 1
-        niveis[i] = nivel
-        for x in usados:
-            ultimo[x] = nivel
-    return niveis
+    presentes = [(pag, 0), (rec, espaco)]  # um papel que o motor não guarda vem todo em -1
+    colunas = [coluna + deslocamento for coluna, deslocamento in presentes if len(coluna) and coluna[0] >= 0]
+    if (chave >= 0).any():
+        colunas.append(np.where(chave >= 0, chave + 2 * espaco, -1 - np.arange(n, dtype=np.int64)))
+    ultimo: dict[int, int] = {}
+    get = ultimo.get
+    saida: list[int] = []
+    if len(colunas) == 1:
+        for a in colunas[0].tolist():
+            nivel = get(a, -1) + 1
+            ultimo[a] = nivel
+            saida.append(nivel)
+    elif len(colunas) == 2:
+        for a, b in zip(colunas[0].tolist(), colunas[1].tolist(), strict=True):
+            x, y = get(a, -1), get(b, -1)
+            nivel = (x if x > y else y) + 1
+            ultimo[a] = ultimo[b] = nivel
+            saida.append(nivel)
+    else:
+        for a, b, c in zip(*(col.tolist() for col in colunas), strict=True):
+            x, y, z = get(a, -1), get(b, -1), get(c, -1)
+            x = x if x > y else y
+            nivel = (x if x > z else z) + 1
+            ultimo[a] = ultimo[b] = ultimo[c] = nivel
+            saida.append(nivel)
+    return np.array(saida, np.int32) if saida else np.zeros(n, np.int32)
 
 
 def _distintos_por_linha(valores: np.ndarray, mascara: np.ndarray) -> np.ndarray:

@@ -53,7 +53,7 @@ def test_features_do_treino_sao_as_do_backfill(spark, dados: DadosSimulados) -> 
     esquema = (
         "end_to_end_id string, data_hora timestamp, valor double, pagador_id_conta string, "
         "recebedor_id_conta string, pagador_tipo_pessoa string, recebedor_tipo_pessoa string, chave_hash string, "
-        "dispositivo_cadastrado boolean"
+        "dispositivo_cadastrado boolean, forma_iniciacao string"
     )
     linhas = [tuple(r) for r in tx[list(COLUNAS_ENTRADA)].astype(object).itertuples(index=False)]
     linhas = [(*r[:1], r[1].to_pydatetime(), *r[2:]) for r in linhas]
