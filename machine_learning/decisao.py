@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from plataforma.decisoes import APROVAR, BLOQUEAR, REVISAR
-from plataforma.decisoes import DECISOES as DECISOES  # reexportada: quem decide a acha aqui, ao lado das regras
+# De plataforma.faixas (sem PySpark): este módulo vai no code/ do modelo registrado (machine_learning.modelo_servido).
+from plataforma.faixas import APROVAR, BLOQUEAR, REVISAR
+from plataforma.faixas import DECISOES as DECISOES  # reexportada: quem decide a acha aqui, ao lado das regras
 
 VERSAO_SO_REGRAS = "regras"  # versao_modelo quando não há champion
 MENSAGEM_INVALIDA = "MENSAGEM_INVALIDA"

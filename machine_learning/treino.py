@@ -20,8 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.pyfunc import PythonModel
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -32,13 +31,24 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from machine_learning.decisao import DECISOES, pontuar_regras, por_limiares
+from machine_learning.decisao import DECISOES
 from machine_learning.deriva import referencia_de
+
+# O modelo servido e a matriz moram em modelo_servido (vão no code/ do modelo registrado); reexportados aqui, também
+# para os modelos já registrados, cujo pickle aponta para machine_learning.treino.
+from machine_learning.modelo_servido import (
+    ENTRADA_DO_MODELO,
+    EstimadorRegras,
+    ModeloFraudePix,
+    _log_com_sinal,
+    copiar_codigo_do_modelo,
+    matriz,
+    requisitos_do_modelo,
+)
 from machine_learning.rotulos import DivisaoTemporal, dividir_no_tempo, rotulos_no_corte
 from plataforma.config import Configuracao
 from plataforma.mlflow_local import configurar_mlflow, versao_por_alias
-from processamento.contrato import FORMAS_INICIACAO
-from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES, ParametrosFeatures
+from processamento.features import COLUNAS_ENTRADA, ParametrosFeatures
 from processamento.historico import features_de_pandas
 
 COLUNAS_MINIMAS = ("end_to_end_id", "pagador_id_conta", "recebedor_id_conta", "valor", "data_hora")
@@ -84,98 +94,7 @@ def calcular_features(
     return features_de_pandas(transacoes, marcas, parametros)
 
 
-# Razões calculadas das features do motor, só no modelo: a entrada recente do recebedor contra o ritmo habitual
-# da própria conta (uma conta "alugada" é antiga, mas recebe num surto, e de pagadores novos, o que nunca recebeu).
-DERIVADAS = (
-    "rec_taxa_dia",
-    "rec_surto_1h",
-    "rec_surto_24h",
-    "rec_fracao_med",
-    "pag_taxa_dia",
-    "pag_surto_1h",
-    "rec_fracao_pagadores_novos",
-    "rec_surto_novos_24h",
-)
-
-# Contexto da própria transação (sem estado): como foi iniciada e quem são as partes. Falso QR code é QR pago a uma
-# pessoa física; falsa central e falso parente pagam pessoa física por chave.
-CONTEXTO = ("pagador_pj", "recebedor_pj", *(f"forma_{f.lower()}" for f in FORMAS_INICIACAO))
-
-COLUNAS_MODELO = (*COLUNAS_FEATURES, *CONTEXTO, *DERIVADAS)
-# O que o modelo servido recebe (assinatura no MLflow): as features do motor e as colunas da transação de onde
-# saem o contexto e as razões. A gold_features e o stream de decisão têm todas.
-ENTRADA_DO_MODELO = (
-    *COLUNAS_FEATURES, "valor", "pagador_tipo_pessoa", "recebedor_tipo_pessoa", "forma_iniciacao",
-)  # fmt: skip
-
-
-def matriz(features: pd.DataFrame, colunas: Sequence[str] | None = None) -> pd.DataFrame:
-    """As colunas do modelo (padrão: ``COLUNAS_MODELO``) em float64 (booleanos viram 0/1).
-
-    Em numpy, coluna a coluna, e um só DataFrame no fim: no stream roda a cada lote, dentro da latência.
-    """
-    colunas = list(colunas or COLUNAS_MODELO)
-    valores = {c: features[c].to_numpy(np.float64) for c in colunas if c not in DERIVADAS and c not in CONTEXTO}
-    if any(c in CONTEXTO for c in colunas):
-        valores.update(_contexto(features))
-    if any(c in DERIVADAS for c in colunas):
-        valores.update(_derivadas(features))
-    return pd.DataFrame({c: valores[c] for c in colunas}, index=features.index)
-
-
-def _derivadas(f: pd.DataFrame) -> dict[str, np.ndarray]:
-    def col(nome: str) -> np.ndarray:
-        return f[nome].to_numpy(np.float64)
-
-    n_rec = col("rec_qtd_historico")
-    taxa_rec = n_rec / np.maximum(col("rec_idade_conta_s") / 86_400, 1.0)
-    taxa_pag = col("pag_qtd_historico") / np.maximum(col("pag_idade_conta_s") / 86_400, 1.0)
-    fracao_novos = col("rec_qtd_pagadores_novos") / np.maximum(n_rec, 1)
-    return {
-        "rec_taxa_dia": taxa_rec,
-        "rec_surto_1h": col("rec_pagadores_distintos_1h") / (taxa_rec / 24 + 0.1),
-        "rec_surto_24h": col("rec_pagadores_distintos_24h") / (taxa_rec + 0.5),
-        "rec_fracao_med": col("rec_qtd_med") / np.maximum(n_rec, 1),
-        "pag_taxa_dia": taxa_pag,
-        "pag_surto_1h": col("pag_qtd_1h") / (taxa_pag / 24 + 0.1),
-        "rec_fracao_pagadores_novos": fracao_novos,
-        "rec_surto_novos_24h": col("rec_pagadores_novos_24h") / (fracao_novos * taxa_rec + 0.5),
-    }
-
-
-def _contexto(f: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Colunas de ``CONTEXTO``; ``forma_iniciacao`` ausente (tabela de treino sem ela) zera as formas."""
-    forma = f["forma_iniciacao"].to_numpy() if "forma_iniciacao" in f else np.full(len(f), None, object)
-    colunas = {
-        "pagador_pj": (f["pagador_tipo_pessoa"].to_numpy() == "PJ").astype(np.float64),
-        "recebedor_pj": (f["recebedor_tipo_pessoa"].to_numpy() == "PJ").astype(np.float64),
-    }
-    for nome in FORMAS_INICIACAO:
-        colunas[f"forma_{nome.lower()}"] = (forma == nome).astype(np.float64)
-    return colunas
-
-
-def _log_com_sinal(x: np.ndarray) -> np.ndarray:
-    """Comprime somas, idades e contagens de cauda longa para a regressão logística."""
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
 # Candidatos --------------------------------------------------------------------------------------
-class EstimadorRegras(ClassifierMixin, BaseEstimator):
-    """As regras com a interface de um classificador do scikit-learn (não aprende nada; ``fit`` só marca)."""
-
-    def fit(self, x: pd.DataFrame, y: np.ndarray) -> EstimadorRegras:
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
-        s = pontuar_regras(x)
-        return np.column_stack([1 - s, s])
-
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        return (pontuar_regras(x) >= 0.5).astype(int)
-
-
 def _candidato(nome: str, semente: int) -> BaseEstimator:
     if nome == "regras":
         return EstimadorRegras()
@@ -219,31 +138,6 @@ def ajustar_calibrado(
     """
     estimador = _candidato(nome, semente).fit(x_ajuste, y_ajuste)
     return CalibratedClassifierCV(FrozenEstimator(estimador), method="sigmoid").fit(x_calib, y_calib)
-
-
-# Modelo servido ----------------------------------------------------------------------------------
-class ModeloFraudePix(PythonModel):
-    """O que o stream carrega por ``models:/<nome>@champion``: features -> ``score`` e ``decisao``."""
-
-    def __init__(
-        self, estimador: Any, limiares: dict[str, float], candidato: str, referencia_deriva: dict | None = None
-    ) -> None:
-        self.estimador = estimador
-        self.limiares = limiares
-        self.candidato = candidato
-        self.colunas = COLUNAS_MODELO  # as do treino: feature nova não quebra modelo antigo
-        # Distribuições do teste (machine_learning.deriva): o stream compara a janela recente com elas.
-        self.referencia_deriva = referencia_deriva
-
-    def pontuar(self, features: pd.DataFrame) -> np.ndarray:
-        return self.estimador.predict_proba(matriz(features, self.colunas))[:, 1]
-
-    def decidir(self, score: np.ndarray) -> np.ndarray:
-        return por_limiares(score, self.limiares)
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        score = self.pontuar(model_input)
-        return pd.DataFrame({"score": score, "decisao": self.decidir(score)})
 
 
 # Métricas ----------------------------------------------------------------------------------------
@@ -528,18 +422,33 @@ def _logar_run(
 
 
 def _logar_modelo(teste: pd.DataFrame, modelo: ModeloFraudePix, registrar_como: str | None) -> str | None:
-    """O pyfunc no run, com assinatura e exemplo; registrado como ``registrar_como``, se dado: devolve a versão."""
+    """O pyfunc no run, autocontido; registrado como ``registrar_como``, se dado: devolve a versão.
+
+    Autocontido: leva o código de que precisa (``code_paths``), os requisitos fixados, assinatura e exemplo, e no
+    ``model_config`` os limiares e as colunas; carrega num processo sem este repositório (``modelo_servido``).
+    """
     exemplo = teste[list(ENTRADA_DO_MODELO)].dropna().head(5)
     if exemplo.empty:
         exemplo = teste[list(ENTRADA_DO_MODELO)].head(5)
-    info = mlflow.pyfunc.log_model(
-        name="modelo",
-        python_model=modelo,
-        signature=mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo)),
-        input_example=exemplo,
-        registered_model_name=registrar_como,
-    )
-    return str(info.registered_model_version) if registrar_como else None
+    with tempfile.TemporaryDirectory() as pasta:
+        info = mlflow.pyfunc.log_model(
+            name="modelo",
+            python_model=modelo,
+            code_paths=copiar_codigo_do_modelo(Path(pasta)),
+            pip_requirements=requisitos_do_modelo(),
+            model_config=modelo.configuracao(),
+            signature=mlflow.models.infer_signature(exemplo, modelo.predict(None, exemplo)),
+            input_example=exemplo,
+            registered_model_name=registrar_como,
+        )
+    if not registrar_como:
+        return None
+    versao = str(info.registered_model_version)
+    tags = {"candidato": modelo.candidato, **{f"limiar_{k.lower()}": str(v) for k, v in modelo.limiares.items()}}
+    cliente = MlflowClient()
+    for chave, valor in tags.items():
+        cliente.set_model_version_tag(registrar_como, versao, chave, valor)
+    return versao
 
 
 # Promoção ----------------------------------------------------------------------------------------

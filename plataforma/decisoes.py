@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pyspark.sql import types as T
 
-APROVAR, REVISAR, BLOQUEAR = "APROVAR", "REVISAR", "BLOQUEAR"
-DECISOES = (APROVAR, REVISAR, BLOQUEAR)  # em ordem de gravidade: tabelas e painéis as listam assim
+# Os nomes moram em plataforma.faixas (sem PySpark: o modelo registrado os leva junto); reexportados aqui.
+from plataforma.faixas import APROVAR, BLOQUEAR, DECISOES, REVISAR
+
+__all__ = ["APROVAR", "BLOQUEAR", "DECISOES", "ESQUEMA_DECISOES", "REVISAR"]
 
 # Uma decisão: o JSON de pix.decisoes e a linha da gold_decisoes (contrato em docs/contrato_de_dados.md).
 ESQUEMA_DECISOES = T.StructType(

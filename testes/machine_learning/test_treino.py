@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -12,6 +18,7 @@ import pytest
 from mlflow import MlflowClient
 
 from machine_learning.dados_simulados import DadosSimulados, simular
+from machine_learning.modelo_servido import COLUNAS_MODELO, MODULOS_DO_MODELO, requisitos_do_modelo
 from machine_learning.treino import (
     ENTRADA_DO_MODELO,
     ResultadoTreino,
@@ -20,7 +27,7 @@ from machine_learning.treino import (
     preparar_entrada,
     treinar,
 )
-from plataforma.config import Configuracao
+from plataforma.config import RAIZ_PROJETO, Configuracao
 from processamento.features import COLUNAS_ENTRADA, COLUNAS_FEATURES
 from processamento.historico import features_em_lote
 from testes.util import DIVISAO
@@ -184,3 +191,82 @@ def test_champion_carrega_e_devolve_probabilidades(
     assert saida["score"].nunique() > 10
     assert set(saida["decisao"]) <= {"APROVAR", "REVISAR", "BLOQUEAR"}
     assert (saida["decisao"] == "APROVAR").any()
+
+
+def test_modelo_registrado_leva_codigo_requisitos_e_configuracao(
+    treinos: list[ResultadoTreino], cfg_ml: Configuracao
+) -> None:
+    completo, nome = treinos[1], cfg_ml.nome_modelo_registrado
+    pasta = Path(mlflow.artifacts.download_artifacts(f"models:/{nome}/{completo.versao}"))
+    codigo = {p.relative_to(pasta / "code").as_posix() for p in (pasta / "code").rglob("*.py")}
+    pacotes = {f"{m.split('.')[0]}/__init__.py" for m in MODULOS_DO_MODELO}
+    assert codigo == {f"{m.replace('.', '/')}.py" for m in MODULOS_DO_MODELO} | pacotes
+    assert (pasta / "requirements.txt").read_text().split() == requisitos_do_modelo()
+    assert all("==" in r for r in requisitos_do_modelo()) and "pyspark" not in str(requisitos_do_modelo())
+    config = mlflow.models.Model.load(pasta).flavors["python_function"]["config"]
+    assert config == {"candidato": completo.escolhido, "limiares": completo.limiares, "colunas": list(COLUNAS_MODELO)}
+    tags = MlflowClient().get_model_version(nome, completo.versao).tags
+    assert tags["candidato"] == completo.escolhido
+    assert float(tags["limiar_revisar"]) == completo.limiares["REVISAR"]
+    assert float(tags["limiar_bloquear"]) == completo.limiares["BLOQUEAR"]
+    # O model_config manda na carga: outro limiar, outra decisão, sem treinar de novo.
+    outros = {"REVISAR": 0.0, "BLOQUEAR": 2.0}
+    modelo = mlflow.pyfunc.load_model(str(pasta), model_config={"limiares": outros}).unwrap_python_model()
+    assert modelo.limiares == outros and modelo.colunas == COLUNAS_MODELO
+
+
+# Roda no interpretador do ambiente limpo, com -I: sem PYTHONPATH, sem site do usuário, sem a pasta do script.
+CARREGAR_E_PONTUAR = """
+    import importlib.util, json, sys
+    import mlflow.pyfunc, pandas as pd
+    pastas, entrada = json.loads(sys.argv[1]), sys.argv[2]
+    saida = {"sys_path": sys.path, "pyspark": importlib.util.find_spec("pyspark") is not None}
+    for nome, pasta in pastas.items():
+        previsto = mlflow.pyfunc.load_model(pasta).predict(pd.read_pickle(entrada))
+        saida[nome] = {"score": previsto["score"].tolist(), "decisao": previsto["decisao"].tolist()}
+    saida["modulo"] = sys.modules["machine_learning.modelo_servido"].__file__
+    saida["config_do_projeto"] = importlib.util.find_spec("plataforma.config") is not None
+    print(json.dumps(saida))
+"""
+
+
+@pytest.mark.integracao
+def test_modelo_registrado_carrega_num_ambiente_limpo_sem_o_repositorio(
+    treinos: list[ResultadoTreino], cfg_ml: Configuracao, dados: DadosSimulados, tmp_path: Path
+) -> None:
+    """Um virtualenv novo com só o requirements.txt do modelo (sem o projeto, sem PySpark) carrega e pontua.
+
+    Os dois modelos: o de regras (``EstimadorRegras``) e o completo (``_log_com_sinal`` na logística).
+    """
+    nome = cfg_ml.nome_modelo_registrado
+    baixar = mlflow.artifacts.download_artifacts
+    pastas = {r.escolhido: baixar(f"models:/{nome}/{r.versao}", dst_path=str(tmp_path / r.versao)) for r in treinos[:2]}
+    features = calcular_features(preparar_entrada(dados.transacoes), dados.med).tail(300)
+    entrada = features[list(ENTRADA_DO_MODELO)].reset_index(drop=True)
+    entrada.to_pickle(tmp_path / "entrada.pkl")
+
+    inicio = time.perf_counter()
+    ambiente = tmp_path / "ambiente"
+    subprocess.run([sys.executable, "-m", "venv", str(ambiente)], check=True)
+    python = str(ambiente / "bin" / "python")
+    requisitos = Path(next(iter(pastas.values()))) / "requirements.txt"
+    instalar = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requisitos)]
+    subprocess.run(instalar, check=True)
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+    resultado = subprocess.run(
+        [python, "-I", "-c", textwrap.dedent(CARREGAR_E_PONTUAR), json.dumps(pastas), str(tmp_path / "entrada.pkl")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    print(f"ambiente limpo: {time.perf_counter() - inicio:.0f}s (venv, pip install, carga e pontuação)")
+    assert resultado.returncode == 0, resultado.stderr[-3000:]
+    saida = json.loads(resultado.stdout.strip().splitlines()[-1])
+
+    assert not saida["pyspark"] and not saida["config_do_projeto"]  # nada do projeto além do code/ do modelo
+    raizes = (str(RAIZ_PROJETO), str(Path(mlflow.__file__).parents[1]))
+    assert not [p for p in saida["sys_path"] if p.startswith(raizes)], saida["sys_path"]
+    assert Path(saida["modulo"]).is_relative_to(tmp_path) and "/code/machine_learning/" in saida["modulo"]
+    for escolhido, pasta in pastas.items():
+        esperado = mlflow.pyfunc.load_model(pasta).predict(entrada)
+        np.testing.assert_allclose(saida[escolhido]["score"], esperado["score"].to_numpy(), rtol=1e-12)
+        assert saida[escolhido]["decisao"] == esperado["decisao"].tolist()
+    assert len(set(saida[treinos[1].escolhido]["score"])) > 10
