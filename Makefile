@@ -11,7 +11,7 @@ $(INSTALADO): pyproject.toml requisitos.lock
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"erro: o projeto precisa do Python 3.11+; {sys.executable} é {v.major}.{v.minor}. Use make PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requisitos.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requisitos.lock -e '.[local,dev]'
 	@touch $@
 
 instalar: $(INSTALADO)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import tomllib
 from pathlib import PurePosixPath
 
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from aplicacao.notebooks import NOTEBOOKS
 from ingestao.bronze import PARAMETROS_INGESTAO
@@ -83,6 +85,21 @@ def test_bundle_aponta_para_notebooks_que_existem(bundle: dict) -> None:
             notebook = RAIZ_PROJETO / tarefa["notebook_task"]["notebook_path"]
             assert notebook.exists(), notebook
             assert notebook.read_text(encoding="utf-8").startswith("# Databricks notebook source")
+
+
+def test_cada_tarefa_instala_a_wheel_do_bundle_que_nao_traz_spark(bundle: dict) -> None:
+    """No cluster o Spark, o Delta e o MLflow são os do runtime: a wheel não os pede; o make os instala (local)."""
+    artefato = bundle["artifacts"]["detector_pix"]
+    assert artefato["type"] == "whl" and "pip wheel --no-deps" in artefato["build"]
+    wheel = artefato["files"][0]["source"]
+    for job in bundle["resources"]["jobs"].values():
+        for tarefa in job["tasks"]:
+            assert tarefa["libraries"] == [{"whl": wheel}], tarefa["task_key"]  # o resto vem como dependência dela
+    projeto = tomllib.loads((RAIZ_PROJETO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    do_runtime = {"pyspark", "delta-spark", "mlflow"}
+    assert not {Requirement(r).name for r in projeto["dependencies"]} & do_runtime
+    assert {Requirement(r).name for r in projeto["optional-dependencies"]["local"]} == do_runtime
+    assert "'.[local,dev]'" in (RAIZ_PROJETO / "Makefile").read_text(encoding="utf-8")
 
 
 def test_widgets_proprios_lidos_do_codigo_dos_notebooks() -> None:
