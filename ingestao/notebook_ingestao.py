@@ -17,17 +17,16 @@
 
 # COMMAND ----------
 
-import os
-import sys
+import importlib.util
 
-# Deixa os módulos do projeto importáveis nos dois ambientes.
-_raiz = (
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if "__file__" in globals()
-    else os.path.dirname(os.getcwd())
-)
-if _raiz not in sys.path:
-    sys.path.insert(0, _raiz)
+# O pacote instalado: a wheel que o bundle instala no cluster, o `pip install -e` do make localmente. Só num checkout
+# sem ele a raiz do projeto entra no sys.path (no Databricks, o diretório atual é a pasta do notebook).
+if importlib.util.find_spec("plataforma") is None:
+    import os
+    import sys
+
+    _notebook = os.path.abspath(__file__) if "__file__" in globals() else os.path.join(os.getcwd(), "notebook")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(_notebook)))
 
 from ingestao.bronze import PARAMETROS_INGESTAO, iniciar_ingestao
 from ingestao.decisoes import iniciar_gravacao_decisoes

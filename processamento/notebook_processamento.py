@@ -28,15 +28,16 @@
 
 # COMMAND ----------
 
-import os
-import sys
+import importlib.util
 
-if "__file__" in globals():  # execução local como arquivo Python
-    _raiz = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-else:  # Databricks: o diretório atual é a pasta do notebook
-    _raiz = os.path.dirname(os.getcwd())
-if _raiz not in sys.path:
-    sys.path.insert(0, _raiz)
+# O pacote instalado: a wheel que o bundle instala no cluster, o `pip install -e` do make localmente. Só num checkout
+# sem ele a raiz do projeto entra no sys.path (no Databricks, o diretório atual é a pasta do notebook).
+if importlib.util.find_spec("plataforma") is None:
+    import os
+    import sys
+
+    _notebook = os.path.abspath(__file__) if "__file__" in globals() else os.path.join(os.getcwd(), "notebook")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(_notebook)))
 
 from plataforma.notebook import iniciar_notebook
 from processamento.conciliacao import conciliar, descrever

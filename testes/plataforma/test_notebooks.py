@@ -8,13 +8,18 @@ confere que os widgets criados são exatamente esses campos (mais os widgets pr�
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import runpy
+import shutil
+import subprocess
 import sys
+import sysconfig
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +33,7 @@ from machine_learning.modos import PARAMETROS_POR_MODO
 from machine_learning.nucleo import ler_decisoes_kafka
 from plataforma.config import (
     CAMPOS,
+    RAIZ_PROJETO,
     SEGREDOS,
     Configuracao,
     ErroDeConfiguracao,
@@ -38,6 +44,8 @@ from plataforma.kafka_local import BrokerKafkaLocal
 from plataforma.tabelas import tabela
 from processamento.pipeline import PARAMETROS_PROCESSAMENTO
 from simulador import Parametros, gerar_tudo, produzir_mensagens
+from testes.plataforma import dbutils_de_teste
+from testes.plataforma.dbutils_de_teste import DbutilsDeTeste, Widget
 
 ESCOPO = "detector-pix"
 CHAVE_DE_TESTE = "chave-de-teste-com-mais-de-32-caracteres"
@@ -71,55 +79,6 @@ def test_formato_de_notebook_databricks(nome: str) -> None:
     assert linhas[0] == "# Databricks notebook source"
     assert "# COMMAND ----------" in linhas
     assert any(linha.startswith("# MAGIC %md") for linha in linhas)
-
-
-# Dublê do dbutils ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Widget:
-    tipo: str  # "text" ou "dropdown"
-    padrao: str
-    rotulo: str
-    opcoes: tuple[str, ...] = ()
-
-
-@dataclass
-class WidgetsDeTeste:
-    """``dbutils.widgets``: anota os widgets criados; ``get`` devolve o valor passado (como um parâmetro de job)
-    ou o padrão, e falha para widget não criado, como no Databricks."""
-
-    valores: Mapping[str, str]
-    criados: dict[str, Widget] = field(default_factory=dict)
-
-    def text(self, nome: str, padrao: str, rotulo: str | None = None) -> None:
-        self.criados[nome] = Widget("text", padrao, rotulo or "")
-
-    def dropdown(self, nome: str, padrao: str, opcoes: list[str], rotulo: str | None = None) -> None:
-        assert padrao in opcoes, f"widget {nome}: padrão {padrao!r} fora das opções {opcoes}"
-        self.criados[nome] = Widget("dropdown", padrao, rotulo or "", tuple(opcoes))
-
-    def get(self, nome: str) -> str:
-        if nome not in self.criados:
-            raise ValueError(f"InputWidgetNotDefined: nenhum widget chamado {nome}")
-        return self.valores.get(nome, self.criados[nome].padrao)
-
-
-@dataclass
-class SegredosDeTeste:
-    """``dbutils.secrets``: {(escopo, chave): valor}; um segredo ausente falha, como no Databricks."""
-
-    segredos: Mapping[tuple[str, str], str]
-
-    def get(self, scope: str, key: str) -> str:
-        try:
-            return self.segredos[(scope, key)]
-        except KeyError:
-            raise RuntimeError(f"Secret does not exist with scope: {scope} and key: {key}") from None
-
-
-class DbutilsDeTeste:
-    def __init__(self, valores: Mapping[str, str], segredos: Mapping[tuple[str, str], str] | None = None) -> None:
-        self.widgets = WidgetsDeTeste(valores)
-        self.secrets = SegredosDeTeste(segredos or {})
 
 
 def test_widgets_so_dos_parametros_lidos_com_rotulo_opcoes_e_segredos_do_escopo() -> None:
@@ -323,3 +282,86 @@ def test_modo_treinar_cria_so_os_widgets_que_le(
     conferir_widgets(execucao, "modelo", "treinar", PARAMETROS_POR_MODO["treinar"], proprios)
     assert "Nenhum champion registrado ainda" in execucao.saida
     assert "Escolhido:" in execucao.saida and "(champion)" in execucao.saida  # o primeiro modelo vira champion
+
+
+# Notebooks pela wheel instalada ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def python_com_a_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Um virtualenv com a wheel do projeto (construída agora, como o ``artifacts`` do bundle) e sem o repositório.
+
+    As dependências (Spark, Delta, MLflow...) vêm do .venv por um ``.pth`` que só acrescenta a pasta dele ao
+    ``sys.path``: os ``.pth`` de lá, entre eles o da instalação editável que aponta para o repositório, não rodam.
+    Devolve o Python do ambiente e o seu site-packages.
+    """
+    pasta = tmp_path_factory.mktemp("wheel")
+    construir = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(pasta), str(RAIZ_PROJETO)]
+    subprocess.run(construir, check=True)
+    (wheel,) = pasta.glob("detector_fraudes_pix-*.whl")
+    ambiente = pasta / "ambiente"
+    subprocess.run([sys.executable, "-m", "venv", str(ambiente)], check=True)
+    python = ambiente / "bin" / "python"
+    perguntar = [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    site = subprocess.run(perguntar, check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / "dependencias_do_venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    return python, Path(site)
+
+
+@pytest.mark.integracao
+def test_notebooks_pela_wheel_instalada(
+    python_com_a_wheel: tuple[Path, Path],
+    spark: SparkSession,
+    cfg_teste: Configuracao,
+    broker_kafka: BrokerKafkaLocal,
+    tmp_path: Path,
+) -> None:
+    """Os três notebooks, copiados para fora do repositório (como o bundle os põe no workspace), rodam com o dublê do
+    ``dbutils`` num processo em que o projeto só existe como a wheel instalada."""
+    python, site = python_com_a_wheel
+    sufixo = uuid.uuid4().hex[:8]
+    cfg = cfg_teste.com(
+        dados_dir=str(tmp_path / "dados"),
+        topico_transacoes=f"wheel.transacoes.{sufixo}",
+        topico_med=f"wheel.med.{sufixo}",
+        topico_decisoes=f"wheel.decisoes.{sufixo}",
+        pushgateway_url="",
+    )
+    broker_kafka.criar_topicos(cfg.topicos)
+    tudo = gerar_tudo(Parametros(semente=31, clientes=50, dias=0.5))
+    produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
+    campos = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "pushgateway_url")
+    valores = {campo: str(getattr(cfg, campo)) for campo in campos} | {"disponivel": "sim"}
+    notebooks = []
+    for nome, proprios in (("ingestao", {}), ("processamento", {}), ("modelo", {"modo": "pontuar"})):
+        copia = tmp_path / "workspace" / NOTEBOOKS[nome].parent.name / NOTEBOOKS[nome].name
+        copia.parent.mkdir(parents=True)
+        shutil.copy(NOTEBOOKS[nome], copia)
+        notebooks.append([str(copia), valores | proprios])
+    pedido = {
+        "notebooks": notebooks,
+        "segredos": [[ESCOPO, "chave-pseudonimizacao", CHAVE_DE_TESTE]],
+        "dados_dir": str(tmp_path / "spark"),
+    }
+    ambiente = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DETECTOR_PIX_"))}
+    resultado = subprocess.run(
+        [python, "-I", dbutils_de_teste.__file__, json.dumps(pedido)],
+        cwd=tmp_path, env=ambiente, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert resultado.returncode == 0, resultado.stderr[-4000:]
+    saida = json.loads(resultado.stdout.strip().splitlines()[-1])
+
+    # O código veio da wheel: cada pacote do projeto do site-packages do ambiente, e nenhuma outra pasta do sys.path
+    # (nem a raiz do repositório, nem a de onde veio este teste) tem um pacote do projeto.
+    for pacote, arquivo in saida["arquivos"].items():
+        assert Path(arquivo).is_relative_to(site), (pacote, arquivo)
+    outras = [p for p in saida["sys_path"] if Path(p) != site and (Path(p) / "plataforma").is_dir()]
+    assert outras == [] and str(RAIZ_PROJETO) not in saida["sys_path"], saida["sys_path"]
+    # E os notebooks fizeram o trabalho de sempre, com os widgets do Databricks.
+    ingestao, processamento, modelo = (set(w) for w in saida["widgets"])
+    assert {"disponivel", "kafka_bootstrap", "topico_transacoes"} <= ingestao
+    assert {"disponivel", "escopo_segredos"} <= processamento
+    assert {"modo", "disponivel"} <= modelo
+    assert tabela(cfg, "bronze_transacoes").ler(spark).count() == len(tudo.transacoes)
+    silver = tabela(cfg, "silver_transacoes").ler(spark).count()
+    assert tabela(cfg, "gold_features").ler(spark).count() == silver > 0
+    assert "Nenhum champion registrado ainda" in resultado.stdout
