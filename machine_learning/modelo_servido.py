@@ -166,6 +166,12 @@ class ModeloFraudePix(PythonModel):
 
 
 # Empacotamento no MLflow ------------------------------------------------------------------------------
+# O MLflow põe o code/ do modelo na frente do sys.path ao carregá-lo. Num processo que ainda não importou o projeto,
+# o pacote parcial do code/ taparia o instalado (``import plataforma.config`` falharia): o ``__init__`` o estende
+# com as outras pastas do sys.path que têm o mesmo pacote (o site-packages da wheel, um checkout).
+INIT_DO_PACOTE_PARCIAL = '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n'
+
+
 def copiar_codigo_do_modelo(destino: Path) -> list[str]:
     """Copia ``MODULOS_DO_MODELO`` para ``destino/<pacote>/`` e devolve as pastas dos pacotes (os ``code_paths``).
 
@@ -177,7 +183,7 @@ def copiar_codigo_do_modelo(destino: Path) -> list[str]:
         arquivo = Path(importlib.import_module(nome).__file__ or "")
         pasta = pastas.setdefault(nome.split(".")[0], destino / nome.split(".")[0])
         pasta.mkdir(parents=True, exist_ok=True)
-        (pasta / "__init__.py").touch()
+        (pasta / "__init__.py").write_text(INIT_DO_PACOTE_PARCIAL)
         shutil.copy2(arquivo, pasta / arquivo.name)
     return [str(p) for p in pastas.values()]
 

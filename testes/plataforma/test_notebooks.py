@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+import mlflow
+import numpy as np
 import pytest
 from pyspark.sql import SparkSession
 
 import plataforma.config
 from aplicacao.notebooks import NOTEBOOKS, executar_notebook
 from ingestao.bronze import PARAMETROS_INGESTAO
+from machine_learning.modelo_servido import EstimadorRegras, ModeloFraudePix, copiar_codigo_do_modelo
 from machine_learning.modos import PARAMETROS_POR_MODO
 from machine_learning.nucleo import ler_decisoes_kafka
 from plataforma.config import (
@@ -332,7 +335,9 @@ def test_notebooks_pela_wheel_instalada(
     campos = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "pushgateway_url")
     valores = {campo: str(getattr(cfg, campo)) for campo in campos} | {"disponivel": "sim"}
     notebooks = []
-    for nome, proprios in (("ingestao", {}), ("processamento", {}), ("modelo", {"modo": "pontuar"})):
+    # O log de lotes da decisão também exclusivo: o padrão (pix.decisoes.lotes) é o de outros testes da sessão.
+    decisao = {"modo": "pontuar", "topico_lotes_decisao": f"wheel.lotes.{sufixo}"}
+    for nome, proprios in (("ingestao", {}), ("processamento", {}), ("modelo", decisao)):
         copia = tmp_path / "workspace" / NOTEBOOKS[nome].parent.name / NOTEBOOKS[nome].name
         copia.parent.mkdir(parents=True)
         shutil.copy(NOTEBOOKS[nome], copia)
@@ -342,7 +347,8 @@ def test_notebooks_pela_wheel_instalada(
         "segredos": [[ESCOPO, "chave-pseudonimizacao", CHAVE_DE_TESTE]],
         "dados_dir": str(tmp_path / "spark"),
     }
-    ambiente = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DETECTOR_PIX_"))}
+    # Sem PYSPARK_PYTHON (a sessão Spark deste processo o aponta para o .venv): os workers usam o Python da wheel.
+    ambiente = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYSPARK_", "DETECTOR_PIX_"))}
     resultado = subprocess.run(
         [python, "-I", dbutils_de_teste.__file__, json.dumps(pedido)],
         cwd=tmp_path, env=ambiente, capture_output=True, text=True, timeout=900, check=False,
@@ -365,3 +371,24 @@ def test_notebooks_pela_wheel_instalada(
     silver = tabela(cfg, "silver_transacoes").ler(spark).count()
     assert tabela(cfg, "gold_features").ler(spark).count() == silver > 0
     assert "Nenhum champion registrado ainda" in resultado.stdout
+
+
+@pytest.mark.integracao
+def test_modelo_carregado_antes_do_projeto_nao_tapa_a_wheel(
+    python_com_a_wheel: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """O MLflow põe o code/ do modelo (pacotes parciais) na frente do sys.path: o resto da wheel segue importável."""
+    python, site = python_com_a_wheel
+    modelo = ModeloFraudePix(EstimadorRegras().fit(None, np.array([0, 1])), {"REVISAR": 0.2, "BLOQUEAR": 0.4}, "regras")
+    (tmp_path / "codigo").mkdir()
+    codigo = copiar_codigo_do_modelo(tmp_path / "codigo")
+    mlflow.pyfunc.save_model(str(tmp_path / "modelo"), python_model=modelo, code_paths=codigo)
+    script = (
+        f"import mlflow.pyfunc; mlflow.pyfunc.load_model({str(tmp_path / 'modelo')!r}); "
+        "import plataforma.config, processamento.silver; print(plataforma.config.__file__)"
+    )
+    resultado = subprocess.run(
+        [python, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert resultado.returncode == 0, resultado.stderr[-3000:]
+    assert Path(resultado.stdout.split()[-1]).is_relative_to(site)
