@@ -19,7 +19,10 @@ PONTUAR = "pontuar"
 MODOS = (TREINAR, PONTUAR)
 
 # Lidos por todo o notebook: o MLflow (tracking, registro, pasta local) e o nome do modelo, para mostrar o champion.
-_MLFLOW = ("catalogo", "esquema", "dados_dir", "mlflow_tracking_uri", "mlflow_registry_uri", "nome_modelo")
+_MLFLOW = (
+    "catalogo", "esquema", "dados_dir", "mlflow_tracking_uri", "mlflow_registry_uri", "nome_modelo",
+    "experimento_mlflow",
+)  # fmt: skip
 
 # treinar_das_tabelas: silver_transacoes e silver_med (catálogo ou pasta local), MLflow e registro do modelo.
 PARAMETROS_TREINO = _MLFLOW

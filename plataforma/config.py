@@ -303,6 +303,14 @@ class Configuracao:
         default="detector_fraudes_pix",
         metadata=_texto("nome do modelo registrado", "identificador SQL", _IDENTIFICADOR),
     )
+    experimento_mlflow: str = field(
+        default="",
+        metadata=_texto(
+            "experimento do MLflow (vazio = detector-fraudes-pix; no Databricks, um caminho do workspace de cada "
+            "alvo, que o bundle passa)",
+            "nome, caminho ou vazio",
+        ),
+    )
     pushgateway_url: str = field(
         default=_PUSHGATEWAY_PADRAO,
         metadata=_texto(

@@ -12,13 +12,20 @@ if TYPE_CHECKING:
 CODIGOS_DE_AUSENCIA = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"})
 
 
-def configurar_mlflow(cfg: Configuracao, experimento: str = "detector-fraudes-pix") -> str:
+EXPERIMENTO_PADRAO = "detector-fraudes-pix"
+
+
+def configurar_mlflow(cfg: Configuracao, experimento: str | None = None) -> str:
     """Aponta o MLflow para o lugar certo e devolve o id do experimento.
 
     Localmente o sqlite dispensa servidor, e os artefatos ficam ao lado do banco, em
-    ``<dados>/mlflow-artefatos``, e não num ``./mlruns`` que dependeria do diretório atual.
+    ``<dados>/mlflow-artefatos``, e não num ``./mlruns`` que dependeria do diretório atual. No Databricks o bundle
+    passa um caminho na pasta do alvo (``experimento_mlflow``): dev e prod não dividem experimento, e a pasta não é
+    a ``/Shared``, onde todo usuário escreve.
     """
     import mlflow
+
+    experimento = experimento or cfg.experimento_mlflow or EXPERIMENTO_PADRAO
 
     mlflow.set_tracking_uri(cfg.uri_tracking)
     mlflow.set_registry_uri(cfg.uri_registro)

@@ -69,6 +69,9 @@ def resolver(
         "bundle.target": alvo,
         **{f"workspace.current_user.{k}": v for k, v in usuario.items()},
     }
+    # A pasta do alvo: a declarada, ou a padrão do Databricks (na pasta de quem faz o deploy).
+    padrao = "/Workspace/Users/${workspace.current_user.userName}/.bundle/${bundle.name}/${bundle.target}"
+    raiz = (config_alvo.get("workspace") or {}).get("root_path", padrao)
 
     def trocar(texto: str) -> Any:
         inteira = _REFERENCIA.fullmatch(texto)
@@ -83,6 +86,7 @@ def resolver(
 
         return _REFERENCIA.sub(uma, texto)
 
+    contexto["workspace.root_path"] = trocar(raiz)
     resolvido = _em_cada_texto(
         {
             "resources": _mesclar(bundle.get("resources", {}), config_alvo.get("resources", {})),
@@ -104,7 +108,9 @@ def configuracoes_dos_jobs(resolvido: Mapping[str, Any]) -> dict[str, Configurac
         for tarefa in job["tasks"]:
             passados = {**tarefa["notebook_task"].get("base_parameters", {}), **do_job}
             cfgs[f"{chave}/{tarefa['task_key']}"] = Configuracao().com(
-                catalogo=passados["catalogo"], esquema=passados["esquema"]
+                catalogo=passados["catalogo"],
+                esquema=passados["esquema"],
+                experimento_mlflow=passados.get("experimento_mlflow", ""),
             )
     return cfgs
 
@@ -113,7 +119,10 @@ def implantacao_do_alvo(resolvido: Mapping[str, Any]) -> Configuracao:
     """Todos os jobs de um alvo são a mesma implantação (senão um job escreveria onde o outro não lê)."""
     cfgs = configuracoes_dos_jobs(resolvido)
     assert len({c.implantacao for c in cfgs.values()}) == 1, {k: c.implantacao for k, c in cfgs.items()}
-    return next(iter(cfgs.values()))
+    # Os jobs que usam o MLflow (treino e decisão) usam o mesmo experimento; o de streaming não passa nenhum.
+    experimentos = {c.experimento_mlflow for c in cfgs.values() if c.experimento_mlflow}
+    assert len(experimentos) == 1, experimentos
+    return next(c for c in cfgs.values() if c.experimento_mlflow)
 
 
 def pegadas(cfg: Configuracao) -> dict[str, set[str]]:
@@ -124,6 +133,7 @@ def pegadas(cfg: Configuracao) -> dict[str, set[str]]:
         "checkpoints": {cfg.pasta_checkpoints, *(checkpoint(cfg, c) for c in consultas)},
         "txnAppId": {id_de_escrita(cfg, c) for c in consultas},
         "modelo": {cfg.nome_modelo_registrado},
+        "experimento": {cfg.experimento_mlflow},
     }
 
 
