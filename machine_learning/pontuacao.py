@@ -14,8 +14,8 @@ O caminho de produção é o ``tempo_real.py`` (Kafka direto, transações). Est
 
 from __future__ import annotations
 
+import io
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -44,7 +44,7 @@ from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.memoria import congelar_objetos_da_partida
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint, tabela
-from processamento.estado import ArmazemDeEstado
+from processamento.estado import ArmazemDeEstado, gravar_sequencial
 from processamento.features import ParametrosFeatures
 from processamento.pipeline import marcas_depois_de
 from processamento.retomada import id_de_escrita
@@ -64,7 +64,8 @@ log = logging.getLogger("detector_pix.pontuacao")
 class EscritorDeDecisoes:
     """Grava as decisões na ``gold_decisoes`` em segundo plano, sem perder nenhuma numa queda.
 
-    Cada lote vira um arquivo de pendência (parquet, gravado e renomeado: atômico) antes de o lote terminar;
+    Cada lote vira um arquivo de pendência (parquet montado na memória e escrito de uma vez com
+    ``processamento.estado.gravar_sequencial``, que serve num volume) antes de o lote terminar;
     ``descarregar`` junta as pendências num só commit Delta com ``txnVersion`` = maior lote, anota esse lote em
     ``gravado_ate`` e só então apaga os arquivos. Um lote refeito depois de gravado (o Spark refaz o último lote
     não confirmado no checkpoint) tem número <= ``gravado_ate``: a pendência é descartada, não regravada. Sem
@@ -95,9 +96,10 @@ class EscritorDeDecisoes:
         preparar_gold_decisoes(self.spark, self.cfg, ID_APP)
 
     def guardar_pendencia(self, lote: int, decisoes: pd.DataFrame) -> None:
-        temporario = self.pasta / f".{lote:012d}.tmp"
-        decisoes.to_parquet(temporario, index=False)
-        os.replace(temporario, self.pasta / f"{lote:012d}.parquet")
+        """Montada na memória e escrita de uma vez (a pasta pode ser um volume, sem escrita aleatória)."""
+        memoria = io.BytesIO()
+        decisoes.to_parquet(memoria, index=False)
+        gravar_sequencial(self.pasta / f"{lote:012d}.parquet", memoria.getvalue())
 
     def pendentes(self) -> list[Path]:
         return sorted(self.pasta.glob("*.parquet"))
@@ -124,9 +126,7 @@ class EscritorDeDecisoes:
                     juntas[coluna] = pd.to_datetime(juntas[coluna], utc=True)
                 df = self.spark.createDataFrame(juntas[ESQUEMA_DECISOES.fieldNames()], ESQUEMA_DECISOES)
                 self.destino.anexar(df.withColumn("data", F.to_date("data_hora")), self.id_app, versao, "data")
-            temporario = self.marca.with_suffix(".tmp")
-            temporario.write_text(str(versao))
-            os.replace(temporario, self.marca)
+            gravar_sequencial(self.marca, str(versao).encode())
             for arquivo in arquivos:
                 arquivo.unlink()
             gravadas = 0 if juntas is None else len(juntas)

@@ -59,10 +59,17 @@ def serializar(estado: dict[str, np.ndarray]) -> bytes:
 
 
 def gravar_sequencial(destino: Path, conteudo: bytes) -> None:
-    """Escreve ``conteudo`` num temporário, do começo ao fim, e o renomeia: um leitor nunca vê meio arquivo."""
+    """Escreve ``conteudo`` num temporário, do começo ao fim, e o renomeia: nunca há meio arquivo com o nome final.
+
+    Um volume não renomeia por cima de um arquivo que existe (não seria atômico): o antigo sai antes. Só acontece
+    quando um lote é refeito depois de uma queda, e aí o arquivo que sai é o do próprio lote refeito, que a
+    recuperação não lê (ela volta ao estado do lote anterior); uma queda entre as duas operações só o apaga.
+    """
     temporario = destino.with_name(f".{destino.name}.tmp")
     with open(temporario, "wb") as arquivo:
         arquivo.write(conteudo)
+    if destino.exists():
+        destino.unlink()
     os.replace(temporario, destino)
 
 

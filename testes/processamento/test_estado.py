@@ -2,7 +2,8 @@
 
 Volumes do Unity Catalog (e S3/ADLS montados) aceitam criar e escrever um arquivo em sequência, mas recusam a
 escrita depois de um ``seek`` para trás (o que o ``np.savez`` direto no arquivo faz para acertar os cabeçalhos do
-zip). O teste troca o ``open`` do Python, só dentro da pasta do volume, por um arquivo com essa regra.
+zip). Renomear por cima de um arquivo que existe também não vale lá: não é atômico. O teste troca o ``open`` e o
+``os.replace`` do Python, só dentro da pasta do volume, por versões com essas regras.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import builtins
 import errno
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +35,16 @@ def volume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             return io.BufferedRandom(bruto) if "+" in modo else io.BufferedWriter(bruto)
         return original(arquivo, modo, *args, **kwargs)
 
+    substituir_original = os.replace
+
+    def substituir(origem, destino, *args, **kwargs):
+        if str(destino).startswith(str(pasta)) and Path(destino).exists():
+            raise OSError(errno.EOPNOTSUPP, "renomear por cima de um arquivo não é atômico no volume", str(destino))
+        return substituir_original(origem, destino, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", abrir)
     monkeypatch.setattr(io, "open", abrir)
+    monkeypatch.setattr(os, "replace", substituir)
     return pasta
 
 
@@ -99,6 +109,17 @@ def test_snapshot_e_log_no_volume_reconstroem_o_estado(volume: Path) -> None:
 
     lote, estado = armazem.ultimo_snapshot()
     assert lote == 5 and estado.keys() == completo.keys()
+
+
+def test_lote_refeito_regrava_log_e_snapshot_no_volume(volume: Path) -> None:
+    """Depois de uma queda o lote é refeito e o seu log (e snapshot) gravado de novo, com o mesmo nome."""
+    motor, dedup = _estado(2)
+    armazem = ArmazemDeEstado(volume / "processamento" / "estado", intervalo_snapshot=1)
+    for _ in range(2):
+        armazem.salvar(0, {"features": motor, "dedup": dedup}, {"extra": np.array([1], np.int64)})
+    novo = MotorDeFeatures()
+    armazem.restaurar(0, {"features": novo, "dedup": Deduplicador(24)})
+    assert novo.contas_no_estado == motor.contas_no_estado > 0
 
 
 def test_snapshot_ilegivel_fica_para_tras(tmp_path: Path) -> None:
