@@ -66,10 +66,12 @@ PACOTES = ("plataforma", "ingestao", "processamento", "machine_learning", "monit
 
 
 def main(argumentos: list[str]) -> None:
-    """``<json>``: {"notebooks": [[caminho, {widget: valor}], ...], "segredos": [[escopo, chave, valor]], "dados_dir"}.
+    """``<json>``: {"notebooks": [[caminho, {widget: valor}], ...], "segredos": [[escopo, chave, valor]], "dados_dir",
+    "sql": [comando, ...], "contar": [tabela, ...]}.
 
-    Roda os notebooks em ordem numa sessão Spark só e imprime, na última linha, um JSON com os widgets criados por
-    notebook, o arquivo de cada pacote do projeto importado e o ``sys.path``: a prova de onde veio o código.
+    Roda os ``sql`` (o que o bundle cria antes, como o esquema) e os notebooks em ordem numa sessão Spark só e imprime,
+    na última linha, um JSON com os widgets criados por notebook, as linhas de cada tabela de ``contar``, o arquivo
+    de cada pacote do projeto importado e o ``sys.path``: a prova de onde veio o código.
     """
     import importlib
 
@@ -79,14 +81,17 @@ def main(argumentos: list[str]) -> None:
     pedido = json.loads(argumentos[0])
     segredos = {(escopo, chave): valor for escopo, chave, valor in pedido["segredos"]}
     spark = obter_spark(Configuracao().com(dados_dir=pedido["dados_dir"]), nome_app="notebooks-pela-wheel", nucleos=2)
+    for comando in pedido.get("sql", []):
+        spark.sql(comando)
     widgets = []
     for caminho, valores in pedido["notebooks"]:
         dbutils = DbutilsDeTeste(valores, segredos)
         runpy.run_path(caminho, init_globals={"dbutils": dbutils, "spark": spark}, run_name="__main__")
         widgets.append(sorted(dbutils.widgets.criados))
+    linhas = {nome: spark.read.table(nome).count() for nome in pedido.get("contar", [])}
     spark.stop()
     arquivos = {nome: importlib.import_module(nome).__file__ for nome in PACOTES}
-    print(json.dumps({"widgets": widgets, "arquivos": arquivos, "sys_path": sys.path}))
+    print(json.dumps({"widgets": widgets, "linhas": linhas, "arquivos": arquivos, "sys_path": sys.path}))
 
 
 if __name__ == "__main__":

@@ -61,11 +61,11 @@ PARAMETROS_TREINO = Parametros(
     semente=7, clientes=400, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
 )
 
-# Ramos que a execução local (Kafka PLAINTEXT, tabelas fora do Unity Catalog) não percorre e a de produção
-# percorre: quem lê a chave leria também os outros parâmetros do ramo.
+# Ramos que uma execução não percorre e outra percorre: quem lê a chave leria também os outros parâmetros do ramo.
 OUTROS_RAMOS = {
     "kafka_protocolo": {"kafka_sasl_mecanismo", "kafka_usuario", "kafka_senha"},  # SASL_*: mecanismo e credenciais
-    "catalogo": {"esquema"},  # Unity Catalog: <catalogo>.<esquema>.<tabela>
+    # Tabelas com nome de três partes (Unity Catalog) ou pastas Delta locais, debaixo de dados_dir.
+    "catalogo": {"esquema", "dados_dir"},
 }
 # Lidos só no modo contínuo (disponivel=nao, o dos jobs): o intervalo entre micro-batches.
 SO_NO_MODO_CONTINUO = {
@@ -206,19 +206,30 @@ def test_notebooks_rodam_e_criam_so_os_widgets_que_leem(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sufixo = uuid.uuid4().hex[:8]
+    pasta = cfg_teste.pasta_dados / f"notebooks-{sufixo}"
+    # Nomes de três partes, como no Unity Catalog: o catálogo da sessão local e um esquema deste teste (no
+    # Databricks o bundle o cria); os checkpoints, que lá ficam no volume do esquema, aqui numa pasta.
     cfg = cfg_teste.com(
-        dados_dir=str(cfg_teste.pasta_dados / f"notebooks-{sufixo}"),
+        dados_dir=str(pasta),
+        catalogo="spark_catalog",
+        esquema=f"nb_{sufixo}",
+        checkpoints_dir=str(pasta / "checkpoints"),
         topico_transacoes=f"nb.transacoes.{sufixo}",
         topico_med=f"nb.med.{sufixo}",
         topico_decisoes=f"nb.decisoes.{sufixo}",
         pushgateway_url="",
     )
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {cfg.catalogo}.{cfg.esquema}")
+    assert tabela(cfg, "bronze_transacoes").nome_uc == f"spark_catalog.nb_{sufixo}.bronze_transacoes"
     broker_kafka.criar_topicos(cfg.topicos)
     tudo = gerar_tudo(Parametros(semente=21, clientes=60, dias=1.0, taxa_invalidas=0.1))
     transacoes = tudo.transacoes
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, transacoes, tudo.chaves)
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_med, ['{"tipo": "SCAM"}'], ["m"])  # inválida
-    campos = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "pushgateway_url")
+    campos = (
+        "dados_dir", "catalogo", "esquema", "checkpoints_dir", "kafka_bootstrap", "topico_transacoes", "topico_med",
+        "topico_decisoes", "pushgateway_url",
+    )  # fmt: skip
     # Os mesmos valores para todos os notebooks, como parâmetros de job: quem não cria o widget não os vê.
     valores = {campo: str(getattr(cfg, campo)) for campo in campos} | {"disponivel": "sim"}
 
@@ -322,8 +333,12 @@ def test_notebooks_pela_wheel_instalada(
     ``dbutils`` num processo em que o projeto só existe como a wheel instalada."""
     python, site = python_com_a_wheel
     sufixo = uuid.uuid4().hex[:8]
+    # Tabelas com nome de três partes (Unity Catalog) no catálogo da sessão Spark do processo da wheel.
     cfg = cfg_teste.com(
         dados_dir=str(tmp_path / "dados"),
+        catalogo="spark_catalog",
+        esquema=f"wheel_{sufixo}",
+        checkpoints_dir=str(tmp_path / "checkpoints"),
         topico_transacoes=f"wheel.transacoes.{sufixo}",
         topico_med=f"wheel.med.{sufixo}",
         topico_decisoes=f"wheel.decisoes.{sufixo}",
@@ -332,7 +347,10 @@ def test_notebooks_pela_wheel_instalada(
     broker_kafka.criar_topicos(cfg.topicos)
     tudo = gerar_tudo(Parametros(semente=31, clientes=50, dias=0.5))
     produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
-    campos = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "pushgateway_url")
+    campos = (
+        "dados_dir", "catalogo", "esquema", "checkpoints_dir", "kafka_bootstrap", "topico_transacoes", "topico_med",
+        "topico_decisoes", "pushgateway_url",
+    )  # fmt: skip
     valores = {campo: str(getattr(cfg, campo)) for campo in campos} | {"disponivel": "sim"}
     notebooks = []
     # O log de lotes da decisão também exclusivo: o padrão (pix.decisoes.lotes) é o de outros testes da sessão.
@@ -346,6 +364,8 @@ def test_notebooks_pela_wheel_instalada(
         "notebooks": notebooks,
         "segredos": [[ESCOPO, "chave-pseudonimizacao", CHAVE_DE_TESTE]],
         "dados_dir": str(tmp_path / "spark"),
+        "sql": [f"CREATE SCHEMA IF NOT EXISTS {cfg.catalogo}.{cfg.esquema}"],  # no Databricks, o bundle o cria
+        "contar": [tabela(cfg, nome).nome_uc for nome in ("bronze_transacoes", "silver_transacoes", "gold_features")],
     }
     # Sem PYSPARK_PYTHON (a sessão Spark deste processo o aponta para o .venv): os workers usam o Python da wheel.
     ambiente = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYSPARK_", "DETECTOR_PIX_"))}
@@ -367,9 +387,9 @@ def test_notebooks_pela_wheel_instalada(
     assert {"disponivel", "kafka_bootstrap", "topico_transacoes"} <= ingestao
     assert {"disponivel", "escopo_segredos"} <= processamento
     assert {"modo", "disponivel"} <= modelo
-    assert tabela(cfg, "bronze_transacoes").ler(spark).count() == len(tudo.transacoes)
-    silver = tabela(cfg, "silver_transacoes").ler(spark).count()
-    assert tabela(cfg, "gold_features").ler(spark).count() == silver > 0
+    linhas = {nome.rsplit(".", 1)[1]: n for nome, n in saida["linhas"].items()}
+    assert linhas["bronze_transacoes"] == len(tudo.transacoes)
+    assert linhas["gold_features"] == linhas["silver_transacoes"] > 0
     assert "Nenhum champion registrado ainda" in resultado.stdout
 
 
