@@ -47,6 +47,9 @@ def parametros_de(args: argparse.Namespace) -> Parametros:
         atraso_med_max_dias=args.atraso_med_max_dias, taxa_invalidas=args.taxa_invalidas,
         defeitos=args.defeitos, aceleracao=args.aceleracao, rajadas=tuple(args.rajada),
         fracao_laranja_alugada=args.fracao_laranja_alugada, fracao_laranja_dormente=args.fracao_laranja_dormente,
+        valor_alto_limiar=args.valor_alto_limiar, recebedor_comprometido_semanas=args.recebedor_comprometido_semanas,
+        pagador_comprometido_dias=args.pagador_comprometido_dias,
+        pagador_comprometido_fator=args.pagador_comprometido_fator,
     )  # fmt: skip
 
 
@@ -123,8 +126,8 @@ def adicionar_subcomandos(sub: argparse._SubParsersAction) -> None:
     simular.add_argument("--taxa-fraude", type=float, default=padrao.taxa_fraude, help="fração de fraudes (0.005)")
     simular.add_argument(
         "--mistura", type=_mistura, default=dict(MISTURA_PADRAO),
-        help="pesos das tipologias, ex.: falso_parente=2,conta_laranja=1 (omitidas = 0); "
-        f"tipologias: {', '.join(TIPOLOGIAS)}",
+        help="pesos das tipologias, ex.: falso_parente=2,conta_laranja=1 (omitidas = 0), ou 'original' (as seis "
+        f"primeiras, a mistura de antes das mecânicas de generalização); tipologias: {', '.join(TIPOLOGIAS)}",
     )  # fmt: skip
     simular.add_argument(
         "--fracao-med", type=float, default=padrao.fracao_med, help="fração das fraudes contestadas no MED"
@@ -136,6 +139,22 @@ def adicionar_subcomandos(sub: argparse._SubParsersAction) -> None:
     simular.add_argument(
         "--fracao-laranja-dormente", type=float, default=padrao.fracao_laranja_dormente,
         help="fração das laranjas novas para o golpe abertas semanas antes, com pouca atividade",
+    )  # fmt: skip
+    simular.add_argument(
+        "--valor-alto-limiar", type=float, default=padrao.valor_alto_limiar,
+        help="valor_alto: todo Pix do golpe fica acima deste valor (R$)",
+    )  # fmt: skip
+    simular.add_argument(
+        "--recebedor-comprometido-semanas", type=float, default=padrao.recebedor_comprometido_semanas,
+        help="recebedor_comprometido: semanas em que todo Pix ao comerciante é golpe",
+    )  # fmt: skip
+    simular.add_argument(
+        "--pagador-comprometido-dias", type=float, default=padrao.pagador_comprometido_dias,
+        help="pagador_comprometido: dias em que o golpista usa a conta tomada",
+    )  # fmt: skip
+    simular.add_argument(
+        "--pagador-comprometido-fator", type=float, default=padrao.pagador_comprometido_fator,
+        help="pagador_comprometido: cada Pix do golpe vale este múltiplo do valor habitual da conta",
     )  # fmt: skip
     simular.add_argument(
         "--taxa-abuso-med", type=float, default=padrao.taxa_abuso_med,

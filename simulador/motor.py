@@ -38,7 +38,7 @@ from simulador.defeitos import Defeito, FilaDeAtrasadas, injetar_defeitos
 from simulador.nomes import INFO_PAGADOR
 from simulador.parametros import ABUSO_MED, LEGITIMA, TIPOLOGIAS, Parametros
 from simulador.populacao import Populacao
-from simulador.tipologias import PESO_HORA, TAMANHO_MEDIO, Golpes
+from simulador.tipologias import CODIGO, PESO_HORA, Golpes, tamanho_medio
 
 HORA = 3_600_000
 DIA = 24 * HORA
@@ -85,6 +85,10 @@ _MED_POR_TIPOLOGIA = np.cumsum(
             [0.00, 0.70, 0.00, 0.30, 0.00],  # account_takeover
             [1.00, 0.00, 0.00, 0.00, 0.00],  # conta_laranja
             [0.85, 0.00, 0.00, 0.00, 0.15],  # falso_qrcode
+            [0.90, 0.00, 0.00, 0.00, 0.10],  # valor_alto
+            [0.85, 0.00, 0.00, 0.00, 0.15],  # recebedor_comprometido
+            [0.00, 0.50, 0.00, 0.50, 0.00],  # pagador_comprometido
+            [0.20, 0.20, 0.00, 0.60, 0.00],  # mao_fantasma
         ]
     ),
     axis=1,
@@ -139,8 +143,10 @@ class Motor:
         self.pop = Populacao(self.rng, p.clientes, p.pix_por_cliente_dia, self.fim_ms - self.inicio_ms)
         self.pop.entrada_ms = np.where(self.pop.entrada_ms > 0, self.pop.entrada_ms + self.inicio_ms, 0)
         self.golpes = Golpes(
-            self.rng, self.pop, p.fracao_laranja_alugada, p.fracao_laranja_dormente, self._dormentes_iniciais(), p.dias
-        )
+            self.rng, self.pop, p.fracao_laranja_alugada, p.fracao_laranja_dormente, self._dormentes_iniciais(), p.dias,
+            parametros=p,
+        )  # fmt: skip
+        self.tamanho_medio = tamanho_medio(p) | {"recebedor_comprometido": self._tamanho_recebedor_comprometido()}
         soma = sum(p.mistura.values())
         self.mistura = {nome: p.mistura.get(nome, 0.0) / soma for nome in TIPOLOGIAS}
         self.pendentes = Colunas.vazia()
@@ -161,6 +167,17 @@ class Motor:
         fraudes_dia = p.clientes * p.pix_por_cliente_dia * FATOR_SESSAO * p.taxa_fraude / (1 - p.taxa_fraude)
         dias = min(p.dias, Golpes.DORMENCIA_DIAS[1])
         return int(np.ceil(1.5 * fraudes_dia * dias * CONTAS_NOVAS_POR_FRAUDE * p.fracao_laranja_dormente))
+
+    def _tamanho_recebedor_comprometido(self) -> float:
+        """Pix esperados por comerciante comprometido: o que os clientes lhe pagam na janela (sem sorteio).
+
+        A janela efetiva é cortada pelo fim do período e pelo histórico mínimo exigido do comerciante."""
+        p, pop = self.p, self.pop
+        fracao_comercio = _DESTINO_PF[COMERCIO] - _DESTINO_PF[NOVO]
+        peso = pop.peso_comerciante
+        media = peso[peso <= np.quantile(peso, 0.9)].mean()  # os 10% mais populares ficam de fora (Golpes)
+        dias = min(p.recebedor_comprometido_semanas * 7, max(p.dias - p.recebedor_comprometido_historico_dias, 1) / 2)
+        return max(float(pop.taxa_dia[~pop.e_pj].sum() * fracao_comercio * media * dias), 1.0)
 
     # Intensidade ----------------------------------------------------------------------------------
     def _rajada(self, t: int) -> float:
@@ -376,10 +393,21 @@ class Motor:
             if parte <= 0:
                 continue
             intensidade = fraudes_esperadas * parte * PESO_HORA[nome][hora] * ajuste
-            eventos = int(rng.poisson(intensidade / TAMANHO_MEDIO[nome]))
+            eventos = int(rng.poisson(intensidade / self.tamanho_medio[nome]))
             for inicio in np.sort(rng.integers(t0, t1, eventos)).tolist():
                 self.golpes.gerar(nome, inicio, acc)
         return acc.colunas()
+
+    def _rotular_comprometidos(self, c: Colunas, t0: int) -> None:
+        """Todo Pix legítimo a um comerciante comprometido, dentro da janela, vira fraude contestável (sem sorteio:
+        a mistura original continua com os mesmos bytes)."""
+        golpes = self.golpes
+        golpes.comprometidos = [x for x in golpes.comprometidos if x[2] > t0]
+        cod = CODIGO["recebedor_comprometido"]
+        for conta, inicio, fim in golpes.comprometidos:
+            m = (c.rec == conta) & (c.t >= inicio) & (c.t < fim) & (c.tip == 0)
+            c.tip[m] = cod
+            c.vitima[m] = True
 
     # Serialização -----------------------------------------------------------------------------------
     def _serializar(self, c: Colunas) -> tuple[list[str], list[str], list[str]]:
@@ -488,6 +516,7 @@ class Motor:
         self.pendentes = novas.pegar(np.flatnonzero(~agora)) if not ultimo else Colunas.vazia()
         c = novas.pegar(np.flatnonzero(agora))
         c = c.pegar(np.argsort(c.t, kind="stable"))
+        self._rotular_comprometidos(c, t0)
 
         linhas, end_to_end_ids, chaves = self._serializar(c)
         abuso = (c.tip == 0) & (self.rng.random(len(c)) < self.p.taxa_abuso_med)

@@ -23,12 +23,13 @@ from simulador.colunas import (
     QRES,
     Acumulador,
 )
-from simulador.parametros import TIPOLOGIAS
+from simulador.parametros import TIPOLOGIAS, Parametros
 from simulador.populacao import LARANJA, SAQUE, Populacao
 
 MIN = 60_000
 HORA = 3_600_000
 DIA = 24 * HORA
+FUSO_MS = -3 * HORA  # Brasília: hora local = UTC - 3 h (o mesmo do motor)
 
 # Peso por hora local (Brasília) de início de cada tipologia; normalizado para média 1.
 _H = np.arange(24)
@@ -39,11 +40,16 @@ PESO_HORA = {
     "account_takeover": np.where(_H <= 5, 1.3, 1.0),
     "conta_laranja": np.where(_H >= 8, 1.0, 0.2),
     "falso_qrcode": np.where((_H >= 9) & (_H <= 21), 1.0, 0.0),
+    "valor_alto": np.where((_H >= 9) & (_H <= 20), 1.0, 0.1),
+    "recebedor_comprometido": np.ones(24),  # o começo não importa: o comprometimento dura semanas
+    "pagador_comprometido": np.ones(24),  # idem (dias); os Pix do golpe seguem as horas de uso comum
+    "mao_fantasma": np.where((_H >= 9) & (_H <= 20), 1.0, 0.0),  # a "central" liga em horário comercial
 }
 for _nome, _peso in PESO_HORA.items():
     PESO_HORA[_nome] = _peso / _peso.mean()
 
-# Transações por evento, em média (para converter taxa de fraude em número de eventos).
+# Transações por evento, em média (para converter taxa de fraude em número de eventos). As que dependem dos botões
+# saem de ``tamanho_medio``; ``recebedor_comprometido`` depende também da população (ver ``Motor``).
 TAMANHO_MEDIO = {
     "falso_parente": 1.3,
     "falsa_central": 3.5,
@@ -51,7 +57,24 @@ TAMANHO_MEDIO = {
     "account_takeover": 3.5,
     "conta_laranja": 14.5,
     "falso_qrcode": 19.0,
+    "valor_alto": 1.2,
+    "recebedor_comprometido": 30.0,
+    "pagador_comprometido": 5.5,
+    "mao_fantasma": 16.5,
 }
+
+
+def tamanho_medio(p: Parametros) -> dict[str, float]:
+    """``TAMANHO_MEDIO`` com as tipologias cujos botões mudam o número de Pix por evento."""
+    return TAMANHO_MEDIO | {
+        "conta_laranja": sum(p.laranja_vitimas) / 2 + 2.0,  # + 2 repasses em média
+        "pagador_comprometido": sum(p.pagador_comprometido_pix) / 2,
+        "mao_fantasma": sum(p.mao_fantasma_pix) / 2,
+    }
+
+
+# Horas locais em que a conta tomada faz os Pix do golpe: as de uso comum, para a hora não entregar o golpe.
+_HORAS_DE_USO = np.arange(7, 23)
 CODIGO = {nome: i + 1 for i, nome in enumerate(TIPOLOGIAS)}
 _VALORES_REDONDOS = np.array([200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000]) * 100
 _PESO_REDONDOS = np.array([3, 4, 4, 8, 5, 7, 8, 5, 6, 4, 2, 2], dtype=float)
@@ -91,7 +114,9 @@ class Golpes:
         fracao_dormente: float = 0.0,
         dormentes_iniciais: int = 0,
         janela_inicial_dias: float = 35.0,
+        parametros: Parametros | None = None,
     ):
+        self.p = parametros or Parametros()
         self.rng = rng
         self.pop = pop
         self.laranjas: list[tuple[int, int]] = []  # (conta, expira_ms)
@@ -104,6 +129,9 @@ class Golpes:
         self._acc: Acumulador | None = None
         # Quantas contas de golpe novas saíram de cada origem (para relatório e testes).
         self.origens: Counter[str] = Counter()
+        # Comerciantes comprometidos: (conta, início_ms, fim_ms). O motor rotula como fraude todo Pix a eles
+        # dentro da janela (``Motor._rotular_comprometidos``).
+        self.comprometidos: list[tuple[int, int, int]] = []
 
     # Contas -------------------------------------------------------------------------------------
     def _conta_golpe(
@@ -265,8 +293,8 @@ class Golpes:
         """Conta laranja recebe de muitas vítimas em menos de 1 h e repassa quase tudo em minutos."""
         rng, cod = self.rng, CODIGO["conta_laranja"]
         laranja = self.laranja(t, p_nova=0.8)
-        janela = rng.uniform(20, 60) * MIN
-        n = int(rng.integers(5, 21))
+        janela = rng.uniform(*self.p.laranja_janela_min) * MIN
+        n = int(rng.integers(self.p.laranja_vitimas[0], self.p.laranja_vitimas[1] + 1))
         instantes = np.sort(t + rng.uniform(0, janela, n)).astype(np.int64)
         recebido = 0
         vistas: set[int] = set()
@@ -282,7 +310,7 @@ class Golpes:
         t_repasse = int(instantes[-1]) + self._gap(8, 60)
         partes = int(rng.integers(1, 4))
         for _ in range(partes):
-            cent = int(recebido * rng.uniform(0.9, 0.98) / partes)
+            cent = int(recebido * rng.uniform(*self.p.laranja_repasse) / partes)
             forma = DICT if rng.random() < 0.7 else MANU
             acc.add(t_repasse, laranja, saque, cent, forma, APP, chave=forma == DICT, tip=cod, vitima=False)
             t_repasse += self._gap(2, 20)
@@ -303,3 +331,74 @@ class Golpes:
             while pagador == golpista:  # laranja alugada: o dono não paga a si mesmo
                 pagador = self.vitima(instante)
             acc.add(instante, pagador, golpista, cent, forma, self._canal(), CADASTRADO, txid=txid, tip=cod)
+
+    # Mecânicas de generalização (docs/simulador.md): cada uma separa um mecanismo que o modelo precisa aprender
+    # sem depender dos atalhos das tipologias acima.
+    def valor_alto(self, t: int, acc: Acumulador) -> None:
+        """Golpe de valor alto (falso investimento, falsa venda de carro): 1 ou 2 Pix acima do limiar, e só isso."""
+        rng, cod, p = self.rng, CODIGO["valor_alto"], self.p
+        vitima = self.vitima(t)
+        laranja, canal = self.laranja(t, p_nova=0.7, evitar=(vitima,)), self._canal()
+        for _ in range(1 if rng.random() < 0.8 else 2):
+            multiplo = min(1.0 + rng.exponential(0.6), p.valor_alto_teto)
+            cent = int(np.ceil(p.valor_alto_limiar * multiplo * 100))
+            forma = DICT if rng.random() < 0.8 else MANU
+            acc.add(t, vitima, laranja, cent, forma, canal, chave=forma == DICT, tip=cod)
+            t += self._gap(30, 60)
+
+    def recebedor_comprometido(self, t: int, acc: Acumulador) -> None:
+        """Um comerciante com histórico legítimo fica comprometido por semanas: todo Pix que ele recebe é golpe.
+
+        Não gera Pix: os pagadores são os clientes que já o pagavam, pelo tráfego normal; o motor rotula.
+        """
+        pop, p = self.pop, self.p
+        historico = int(p.recebedor_comprometido_historico_dias * DIA)
+        ativos = {c for c, _, fim in self.comprometidos if fim > t}
+        limite_popularidade = np.quantile(pop.peso_comerciante, 0.9)
+        for _ in range(30):
+            i = int(self.rng.integers(len(pop.comerciantes)))
+            conta = int(pop.comerciantes[i])
+            popular, novo = pop.peso_comerciante[i] > limite_popularidade, pop.visto_ms[conta] > t - historico
+            if not popular and not novo and conta not in ativos:
+                self.comprometidos.append((conta, t, t + int(p.recebedor_comprometido_semanas * 7 * DIA)))
+                return
+
+    def pagador_comprometido(self, t: int, acc: Acumulador) -> None:
+        """Conta tomada por dias (malware, acesso remoto no aparelho cadastrado): o dono segue usando; o golpista
+        faz, espalhados na janela, alguns Pix de ``fator`` vezes o valor habitual da conta, cada um a um recebedor
+        novo."""
+        rng, cod, p, pop = self.rng, CODIGO["pagador_comprometido"], self.p, self.pop
+        vitima = self._vitima_com_historico(t)
+        habitual = float(np.exp(pop.mu_valor[vitima]))
+        n = int(rng.integers(p.pagador_comprometido_pix[0], p.pagador_comprometido_pix[1] + 1))
+        dias = np.sort(rng.integers(0, int(np.ceil(p.pagador_comprometido_dias)), n))
+        horas = rng.choice(_HORAS_DE_USO, n)
+        meia_noite_local = (t + FUSO_MS) // DIA * DIA - FUSO_MS  # em UTC
+        for d, h in zip(dias.tolist(), horas.tolist(), strict=True):
+            instante = meia_noite_local + d * DIA + h * HORA + int(rng.integers(0, HORA))
+            if instante < t:  # a hora sorteada já passou no primeiro dia: fica para o dia seguinte
+                instante += DIA
+            recebedor = self._origem(instante, LARANJA, (vitima,))
+            cent = max(int(p.pagador_comprometido_fator * habitual * np.exp(rng.normal(0, 0.15)) * 100), 2_000)
+            acc.add(instante, vitima, recebedor, cent, DICT, APP, tip=cod)
+
+    def mao_fantasma(self, t: int, acc: Acumulador) -> None:
+        """'Mão fantasma': a vítima instala um app de acesso remoto e o golpista dispara muitos Pix em minutos pelo
+        aparelho dela, para poucas contas."""
+        rng, cod, p = self.rng, CODIGO["mao_fantasma"], self.p
+        vitima = self.vitima(t)
+        laranjas = [self.laranja(t, evitar=(vitima,)) for _ in range(int(rng.integers(1, 4)))]
+        n = int(rng.integers(p.mao_fantasma_pix[0], p.mao_fantasma_pix[1] + 1))
+        instantes = np.sort(t + rng.uniform(0, p.mao_fantasma_minutos * MIN, n)).astype(np.int64)
+        for instante in instantes.tolist():
+            cent = int(np.clip(np.exp(rng.normal(np.log(300), 0.7)), 20, 5_000) * 100)
+            acc.add(instante, vitima, laranjas[int(rng.integers(len(laranjas)))], cent, DICT, APP, tip=cod)
+
+    def _vitima_com_historico(self, t: int) -> int:
+        """Pessoa física que o sistema já viu transacionar há dias e usa o Pix com frequência (tem um habitual)."""
+        pop, historico = self.pop, int(self.p.recebedor_comprometido_historico_dias * DIA)
+        for _ in range(30):
+            v = int(pop.pf_idx[self.rng.integers(len(pop.pf_idx))])
+            if pop.visto_ms[v] <= t - historico and pop.taxa_dia[v] >= 0.5:
+                return v
+        return self.vitima(t)

@@ -15,12 +15,14 @@ from processamento.contrato import (
     cnpj_valido,
     cpf_valido,
     end_to_end_id_valido,
+    janela_de_aceite,
     validar_med,
     validar_transacao,
 )
 from simulador import DEFEITOS, TIPOLOGIAS, Parametros, escrever_arquivos, gerar, gerar_tudo
 from simulador import identificadores as ids
 from simulador.analise import FUSO, carregar
+from simulador.parametros import MISTURA_ORIGINAL, MISTURA_PADRAO, ler_mistura
 
 # Fraude bem acima do real e mistura puxada para as tipologias de eventos grandes: cada tipologia
 # precisa de casos suficientes numa população pequena (teste rápido).
@@ -86,6 +88,7 @@ def test_mesma_semente_mesmos_bytes(tmp_path):
 
 def test_validas_passam_e_cada_defeito_falha_pelo_motivo_documentado():
     p = Parametros(semente=5, clientes=1500, dias=2, taxa_fraude=0.02, taxa_invalidas=0.03)
+    fim_med_s = p.inicio.timestamp() + (p.dias + p.atraso_med_max_dias) * 86_400
     por_tipo: dict[str, int] = dict.fromkeys(DEFEITOS, 0)
     vistas: set[str] = set()
     maior_instante = ""
@@ -107,8 +110,8 @@ def test_validas_passam_e_cada_defeito_falha_pelo_motivo_documentado():
             vistas.add(linha)
             if not motivos and (instante := json.loads(linha)["data_hora"]) > maior_instante:
                 maior_instante = instante
-        for linha in lote.med:
-            assert validar_med(linha) == []
+        for linha in lote.med:  # notificações até 80 dias depois: a janela é a do fim do período, não a de hoje
+            assert validar_med(linha, janela=janela_de_aceite(agora_s=fim_med_s)) == []
     assert all(qtd > 0 for qtd in por_tipo.values()), por_tipo
 
 
@@ -186,7 +189,9 @@ def test_falso_parente_primeiro_pix_para_chave_recem_vista(dados):
     primeira_vez = tx.groupby("chave")["ts"].transform("min")
     tx = tx.assign(idade_chave=tx["ts"] - primeira_vez)
     parte = _tipologia(tx, "falso_parente")
-    assert parte.drop_duplicates(["pag", "rec"])["primeiro_par"].all()  # o 2º pedido vai ao mesmo "parente"
+    # O 2º pedido vai ao mesmo "parente". Uma laranja alugada é um cliente real: por acaso, a vítima pode já ter
+    # feito um Pix ao dono (com a semente 2, um de R$ 6,54 dois dias antes).
+    assert parte.drop_duplicates(["pag", "rec"])["primeiro_par"].mean() >= 0.95
     recente = parte["idade_chave"] <= pd.Timedelta(hours=6)
     metade = tx["ts"].min() + pd.Timedelta(days=2)  # na 2ª metade, chaves legítimas já foram vistas
     legit = tx[(tx["fraude"] == 0) & tx["chave"].notna() & (tx["ts"] >= metade)]
@@ -222,6 +227,153 @@ def test_falso_qrcode_pessoa_fisica_com_volume_de_comerciante(dados):
     assert por_3h.max() < 8
 
 
+# Mecânicas de generalização ----------------------------------------------------------------------
+NOVAS = Parametros(
+    semente=4, clientes=3000, dias=10, taxa_fraude=0.02, atraso_med_min_horas=2, atraso_med_max_dias=5,
+    mistura={"valor_alto": 1.0, "recebedor_comprometido": 1.0, "pagador_comprometido": 1.0, "mao_fantasma": 1.0},
+    valor_alto_limiar=3_000.0, recebedor_comprometido_semanas=0.5, pagador_comprometido_dias=4.0,
+    pagador_comprometido_fator=6.0,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def novas(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    destino = tmp_path_factory.mktemp("novas")
+    escrever_arquivos(NOVAS, destino)
+    tx, med = carregar(destino)
+    tx["pag"] = tx["pagador.ispb"] + "-" + tx["pagador.conta"]
+    tx["rec"] = tx["recebedor.ispb"] + "-" + tx["recebedor.conta"]
+    tx["primeiro_par"] = ~tx.duplicated(["pag", "rec"])
+    tx["hora_local"] = (tx["ts"] + FUSO).dt.hour
+    return tx, med
+
+
+def test_novas_tipologias_no_gabarito_e_no_med(novas):
+    tx, med = novas
+    novas_tipologias = {"valor_alto", "recebedor_comprometido", "pagador_comprometido", "mao_fantasma"}
+    assert set(tx.loc[tx["fraude"] == 1, "tipologia"]) == novas_tipologias
+    contestadas = tx[tx["end_to_end_id"].isin(med["end_to_end_id"])]
+    for nome in novas_tipologias:  # cada uma é contestada no MED, na fração configurada (0,6)
+        parte = tx[tx["tipologia"] == nome]
+        fracao = parte["end_to_end_id"].isin(contestadas["end_to_end_id"]).mean()
+        assert 0.4 < fracao < 0.8, (nome, fracao)
+
+
+def test_valor_alto_todo_pix_acima_do_limiar(novas):
+    tx, _ = novas
+    parte = _tipologia(tx, "valor_alto")
+    assert (parte["valor"] >= NOVAS.valor_alto_limiar).all()
+    assert (parte["valor"] <= NOVAS.valor_alto_limiar * NOVAS.valor_alto_teto + 0.01).all()
+    # um golpe de um ou dois Pix à mesma conta (a mesma vítima pode cair em dois golpes): o valor é o único rastro
+    assert (parte.groupby(["pag", "rec"]).size() <= 2).mean() >= 0.95
+    # e o limiar separa de verdade: abaixo dele, nenhuma fraude desta tipologia; acima, o legítimo também existe
+    assert (tx.loc[tx["fraude"] == 0, "valor"] >= NOVAS.valor_alto_limiar).sum() > 0
+
+
+def test_recebedor_comprometido_todo_pix_na_janela_e_fraude_e_havia_historico(novas):
+    tx, _ = novas
+    parte = _tipologia(tx, "recebedor_comprometido")
+    assert (parte["recebedor.tipo_pessoa"] == "PJ").all()
+    historico = pd.Timedelta(days=NOVAS.recebedor_comprometido_historico_dias)
+    janela = pd.Timedelta(weeks=NOVAS.recebedor_comprometido_semanas)
+    for rec, grupo in parte.groupby("rec"):
+        ini, fim = grupo["ts"].min(), grupo["ts"].max()
+        assert fim - ini <= janela
+        dele = tx[tx["rec"] == rec]
+        antes = dele[dele["ts"] < ini]
+        assert (antes["fraude"] == 0).all() and len(antes) > 0, rec  # comerciante legítimo até ali
+        assert antes["ts"].min() <= ini - historico, rec  # com histórico mínimo
+        dentro = dele[(dele["ts"] >= ini) & (dele["ts"] <= fim)]
+        assert (dentro["tipologia"] == "recebedor_comprometido").all(), rec  # todo Pix na janela é golpe
+        # quem paga são clientes comuns, pelo tráfego normal: QR e chave, como antes da janela
+        assert dentro["forma_iniciacao"].isin(["QRES", "QRDN", "DICT", "INIC", "APDN", "MANU", "AUTO"]).all()
+    # passada a janela, o comerciante volta a receber Pix legítimos (o período de 10 dias cabe janelas de 3,5 d)
+    ultimo_legit = tx[tx["rec"].isin(set(parte["rec"])) & (tx["fraude"] == 0)].groupby("rec")["ts"].max()
+    ultima_fraude = parte.groupby("rec")["ts"].max().reindex(ultimo_legit.index)
+    assert (ultimo_legit > ultima_fraude).any()
+
+
+def test_pagador_comprometido_pix_de_k_vezes_o_habitual_para_recebedores_novos(novas):
+    tx, _ = novas
+    parte = _tipologia(tx, "pagador_comprometido")
+    assert (parte["pagador.tipo_pessoa"] == "PF").all()
+    assert parte["primeiro_par"].all()  # cada Pix do golpe vai a quem a conta nunca pagou
+    assert parte["hora_local"].between(7, 22).all()  # nas horas de uso comum
+    legit = tx[(tx["fraude"] == 0) & tx["pag"].isin(set(parte["pag"]))]
+    habitual = legit.groupby("pag")["valor"].median()
+    razao = parte["valor"] / parte["pag"].map(habitual)
+    k = NOVAS.pagador_comprometido_fator
+    assert 0.5 * k <= razao.median() <= 2 * k, razao.describe()
+    assert (razao >= 2).mean() >= 0.8  # várias vezes o habitual, não um Pix qualquer
+    por_conta = parte.groupby("pag")["ts"].agg(["min", "max"])
+    assert ((por_conta["max"] - por_conta["min"]) <= pd.Timedelta(days=NOVAS.pagador_comprometido_dias + 1)).all()
+    # o dono segue usando a conta no período: há Pix legítimos dele entre o primeiro e o último do golpe
+    varios = por_conta[por_conta["max"] - por_conta["min"] >= pd.Timedelta(days=1)]
+    assert len(varios) > 0
+    seguiu = [((legit["pag"] == pag) & legit["ts"].between(r["min"], r["max"])).any() for pag, r in varios.iterrows()]
+    assert np.mean(seguiu) >= 0.5
+
+
+def test_mao_fantasma_rajada_de_muitos_pix_em_minutos_pelo_aparelho_da_vitima(novas):
+    tx, _ = novas
+    parte = _tipologia(tx, "mao_fantasma")
+    assert (parte["dispositivo.cadastrado"] == True).all()  # noqa: E712
+    por_vitima = parte.groupby("pag").agg(n=("valor", "size"), ini=("ts", "min"), fim=("ts", "max"))
+    por_vitima = por_vitima[por_vitima["ini"] < tx["ts"].max() - pd.Timedelta(hours=1)]
+    assert (por_vitima["n"] >= NOVAS.mao_fantasma_pix[0]).all()
+    assert ((por_vitima["fim"] - por_vitima["ini"]) <= pd.Timedelta(minutes=NOVAS.mao_fantasma_minutos)).all()
+    assert parte.groupby("pag")["rec"].nunique().max() <= 3
+
+
+def test_botoes_da_conta_laranja():
+    p = Parametros(
+        semente=8, clientes=1500, dias=2, taxa_fraude=0.02, mistura={"conta_laranja": 1.0},
+        laranja_vitimas=(30, 30), laranja_repasse=(0.5, 0.5),
+    )  # fmt: skip
+    lote = gerar_tudo(p)
+    linhas = [json.loads(t) for t in lote.transacoes]
+    tip = {e: tp for e, _, tp in (g.split(",") for g in lote.gabarito)}
+    tx = pd.DataFrame(
+        {
+            "ts": pd.to_datetime([o["data_hora"] for o in linhas], utc=True),
+            "pag": [o["pagador"]["conta"] for o in linhas],
+            "rec": [o["recebedor"]["conta"] for o in linhas],
+            "valor": [float(o["valor"]) for o in linhas],
+            "tipologia": [tip[o["end_to_end_id"]] for o in linhas],
+        }
+    )
+    parte = tx[tx["tipologia"] == "conta_laranja"]
+    laranjas = set(parte["rec"])
+    entradas, repasses = parte[~parte["pag"].isin(laranjas)], parte[parte["pag"].isin(laranjas)]
+    completas = entradas.groupby("rec")["ts"].min() < tx["ts"].max() - pd.Timedelta(hours=2)
+    assert completas.sum() >= 5
+    assert (entradas.groupby("rec")["pag"].nunique()[completas] >= 30).all()
+    assert 0.4 < repasses["valor"].sum() / entradas["valor"].sum() < 0.55
+
+
+def test_mistura_original_e_botoes_das_tipologias_sem_peso_nao_mudam_os_bytes():
+    """Com peso 0, as mecânicas novas não sorteiam nada: ``--mistura original`` reproduz a saída de antes delas."""
+    base = Parametros(semente=3, clientes=800, dias=2, taxa_fraude=0.02, mistura=ler_mistura("original"))
+    outra = base.com(valor_alto_limiar=123.0, pagador_comprometido_fator=9.0, recebedor_comprometido_semanas=9.0)
+    a, b = gerar_tudo(base), gerar_tudo(outra)
+    assert a.transacoes == b.transacoes and a.med == b.med and a.gabarito == b.gabarito
+    assert set(a.por_tipologia) <= set(MISTURA_ORIGINAL) | {"abuso_med"}
+    assert ler_mistura("padrao") == MISTURA_PADRAO
+
+
+def test_botoes_invalidos():
+    for errado in (
+        {"laranja_vitimas": (0, 5)},
+        {"laranja_vitimas": (9, 5)},
+        {"laranja_repasse": (0.9, 1.2)},
+        {"valor_alto_limiar": 0.0},
+        {"pagador_comprometido_fator": 1.0},
+        {"recebedor_comprometido_semanas": -1.0},
+    ):
+        with pytest.raises(ValueError):
+            Parametros(**errado)
+
+
 def _laranjas_e_historico(p: Parametros) -> pd.DataFrame:
     """Cada conta que recebeu fraude depois do 3º dia: primeira fraude recebida e primeiro Pix legítimo
     (como pagadora ou recebedora) antes dela."""
@@ -245,7 +397,10 @@ def _laranjas_e_historico(p: Parametros) -> pd.DataFrame:
     return r[r["primeira_fraude"] >= inicio + 3 * 86_400_000]
 
 
-LARANJAS = Parametros(semente=5, clientes=2000, dias=7, taxa_fraude=0.02)
+# Sem recebedor_comprometido: nele, quem recebe a fraude é um comerciante com histórico de propósito (não é laranja).
+LARANJAS = Parametros(
+    semente=5, clientes=2000, dias=7, taxa_fraude=0.02, mistura=MISTURA_PADRAO | {"recebedor_comprometido": 0.0}
+)
 
 
 def test_laranjas_todas_novas_sem_historico_antes_da_fraude():
@@ -318,7 +473,8 @@ def test_cli_simular_em_arquivos(tmp_path, capsys):
 
 
 def test_rajada_multiplica_o_volume_so_na_janela():
-    p = Parametros(semente=6, clientes=2000, dias=0.25, perfil_horario=False, rajadas=((7200.0, 1800.0, 4.0),))
+    # 6.000 clientes: com 2.000, uma janela de 30 min tem ~60 Pix e o ruído das sessões decide o teste
+    p = Parametros(semente=6, clientes=6000, dias=0.25, perfil_horario=False, rajadas=((7200.0, 1800.0, 4.0),))
     inicio = int(p.inicio.timestamp() * 1000)
     tempos = np.array([t for lote in gerar(p) for t in lote.tempos_ms]) - inicio
     antes = ((tempos >= 3600_000) & (tempos < 5400_000)).sum()
