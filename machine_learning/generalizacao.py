@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -119,6 +120,11 @@ def tabela(linhas: list[Linha], base: Linha, recall_base: dict[str, float], ap_b
     return "\n".join(cab)
 
 
+def _quebrar(texto: str) -> str:
+    """Linhas de até 115 caracteres, como o resto dos documentos (o comando vai num bloco à parte, inteiro)."""
+    return textwrap.fill(texto, 115, break_long_words=False, break_on_hyphens=False)
+
+
 def escrever_secao(documento: Path, texto: str) -> None:
     """Troca o que está entre os marcadores de ``documento`` por ``texto`` (os marcadores ficam)."""
     atual = documento.read_text(encoding="utf-8")
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.mistura != MISTURA_PADRAO:
         comando += " --mistura " + ",".join(f"{k}={v:g}" for k, v in a.mistura.items() if v)
     rodape = (
-        f"Comando: `{comando} --escrever docs/modelo.md`. Semente {a.semente}, {_br(a.clientes)} clientes, "
+        f"Semente {a.semente}, {_br(a.clientes)} clientes, "
         f"{a.dias:g} dias: {_br(preparados.transacoes)} transações, {_br(len(preparados.teste))} no teste. "
         f"Rodado em {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, em {_br(total / 60)} min ({_br(s_simulacao)} s de "
         f"simulação, {_br(s_features)} s de features, cerca de {_br(base.segundos)} s por treino), numa máquina de "
@@ -194,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         f"no treino padrão), sem MLflow. AP só de regras no mesmo teste: {_num(ap_regras)} (o `gbm` com tudo dá "
         f"{_br(base.ap / ap_regras, 0)}×)."
     )
-    texto = f"{tabela(linhas, base, recall_base, ap_base)}\n\n{rodape}"
+    texto = f"{tabela(linhas, base, recall_base, ap_base)}\n\n```\n{comando} --escrever docs/modelo.md\n```\n\n"
+    texto += _quebrar(rodape)
     print(texto)
     if a.escrever:
         escrever_secao(a.escrever, texto)

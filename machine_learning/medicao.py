@@ -2,7 +2,8 @@
 
 Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 28] [--dados /tmp/medicao]``;
 ``--regras`` não treina: mostra, no teste, quantas transações cada regra marca e com que precisão e recall.
-``--fracao-laranja-alugada 0 --fracao-laranja-dormente 0`` mede com todas as laranjas novas (o simulador de antes).
+``--fracao-laranja-alugada 0 --fracao-laranja-dormente 0`` mede com todas as laranjas novas (o simulador de antes);
+``--mistura original``, com as seis primeiras tipologias (antes das mecânicas de generalização).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from machine_learning.rotulos import dividir_no_tempo
 from machine_learning.treino import calcular_features, preparar_entrada, treinar
 from plataforma.config import Configuracao
 from simulador import Parametros
+from simulador.parametros import MISTURA_PADRAO, ler_mistura
 
 
 def analisar_regras(dados: DadosSimulados) -> pd.DataFrame:
@@ -56,6 +58,7 @@ def main() -> None:
         "--fracao-laranja-dormente", type=float, default=Parametros.fracao_laranja_dormente,
         help="com as duas frações em 0, toda laranja é nova (como no simulador de antes)",
     )  # fmt: skip
+    args.add_argument("--mistura", type=ler_mistura, default=dict(MISTURA_PADRAO), help="padrao, original ou pesos")
     a = args.parse_args()
     inicio = time.monotonic()
     dados = simular(
@@ -65,6 +68,7 @@ def main() -> None:
             dias=a.dias,
             fracao_laranja_alugada=a.fracao_laranja_alugada,
             fracao_laranja_dormente=a.fracao_laranja_dormente,
+            mistura=a.mistura,
         )
     )
     print(f"simulação: {len(dados.transacoes)} transações, {len(dados.med)} MED ({time.monotonic() - inicio:.0f} s)")
