@@ -22,6 +22,7 @@ from mlflow.pyfunc import PythonModel
 from monitoramento.local import HOST
 from plataforma.config import RAIZ_PROJETO, Configuracao
 from simulador import Parametros, gerar_tudo, produzir_mensagens
+from simulador.parametros import MISTURA_ORIGINAL
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -34,12 +35,16 @@ T = TypeVar("T")
 CHAVE = b"chave-de-teste-com-32-caracteres!"  # chave de pseudonimização dos testes (HMAC, 32 bytes)
 PAINEL = RAIZ_PROJETO / "monitoramento" / "grafana" / "dashboards" / "detector-pix.json"
 
-# Treino pequeno e com mais fraude que o padrão; MED rápida para haver rótulos antes do corte.
+# Treino pequeno e com mais fraude que o padrão; MED rápida para haver rótulos antes do corte. A mistura original (as
+# seis primeiras tipologias): estes testes conferem a mecânica do treino (MLflow, portão de promoção), e com as
+# mecânicas de generalização em 400 clientes x 10 dias as regras venciam o gbm na validação (poucos exemplos de cada).
+# A generalização se mede no tamanho padrão (machine_learning/generalizacao.py, docs/modelo.md).
 # 600 clientes: com 400, a janela de teste tinha ~60 fraudes e a AP oscilava tanto que a semente 7 punha o modelo
 # abaixo das regras depois da separação do estado por papel (as sementes 8 a 10 não); 600 custam ~20 s por treino.
 PARAMETROS_TREINO = Parametros(
-    semente=7, clientes=600, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3
-)
+    semente=7, clientes=600, dias=10, taxa_fraude=0.03, atraso_med_mediana_horas=12, atraso_med_max_dias=3,
+    mistura=dict(MISTURA_ORIGINAL),
+)  # fmt: skip
 DIVISAO = {"dias_aquecimento": 1.0, "dias_atraso": 1.0, "dias_teste": 3.0}
 
 
