@@ -27,7 +27,7 @@ from sklearn.metrics import average_precision_score
 from machine_learning.dados_simulados import simular
 from machine_learning.treino import TAXA_ALERTA, DadosTreino, ajustar_candidatos, avaliar_no_teste, preparar_treino
 from simulador import Parametros
-from simulador.parametros import MISTURA_PADRAO, ler_mistura
+from simulador.parametros import MISTURA_PADRAO, MISTURAS_NOMEADAS, ler_mistura
 
 INICIO_SECAO = "<!-- generalizacao:inicio (gerado por python -m machine_learning.generalizacao --escrever) -->"
 FIM_SECAO = "<!-- generalizacao:fim -->"
@@ -188,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     comando = f"OMP_NUM_THREADS={threads} " if threads else ""
     comando += f".venv/bin/python -m machine_learning.generalizacao --clientes {a.clientes} --dias {a.dias:g}"
     comando += f" --semente {a.semente}"
-    if a.mistura != MISTURA_PADRAO:
-        comando += " --mistura " + ",".join(f"{k}={v:g}" for k, v in a.mistura.items() if v)
+    pesos = {k: v for k, v in a.mistura.items() if v}
+    if pesos != MISTURA_PADRAO:
+        nome = next((n for n, m in MISTURAS_NOMEADAS.items() if m == pesos), None)
+        comando += " --mistura " + (nome or ",".join(f"{k}={v:g}" for k, v in a.mistura.items() if v))
     rodape = (
         f"Semente {a.semente}, {_br(a.clientes)} clientes, "
         f"{a.dias:g} dias: {_br(preparados.transacoes)} transações, {_br(len(preparados.teste))} no teste. "
