@@ -285,7 +285,7 @@ def test_modo_treinar_cria_so_os_widgets_que_le(
     cfg = cfg_teste.com(dados_dir=str(cfg_teste.pasta_dados / f"treino-nb-{uuid.uuid4().hex[:8]}"))
     dados = simular(PARAMETROS_TREINO)
     for df, nome in (
-        (dados.transacoes[[*COLUNAS_ENTRADA, "forma_iniciacao"]], "silver_transacoes"),
+        (dados.transacoes[list(COLUNAS_ENTRADA)], "silver_transacoes"),
         (dados.med[list(COLUNAS_MED)], "silver_med"),
     ):
         spark.createDataFrame(df).write.format("delta").save(tabela(cfg, nome).caminho)
