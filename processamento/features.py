@@ -251,10 +251,11 @@ class MotorDeFeatures:
 
     @property
     def contas_no_estado(self) -> int:
-        """Contas distintas no estado (uma conta nos dois papéis conta uma vez)."""
-        if len(self.papeis) == 1:
-            return len(self.indice[self.papeis[0]])
-        return len(self.indice["pagador"].keys() | self.indice["recebedor"].keys())
+        """Contas no estado, por papel: uma conta que paga e recebe ocupa as duas metades e conta duas vezes.
+
+        É o que ocupa memória, e sai sem percorrer os índices (o processamento publica a cada lote).
+        """
+        return sum(len(self.indice[papel]) for papel in self.papeis)
 
     def _indices(self, tabela: str, hashes: np.ndarray) -> np.ndarray:
         """Índice denso de cada hash na tabela, criando os que faltam (reaproveitando posições expiradas)."""
@@ -366,9 +367,9 @@ class MotorDeFeatures:
         if "pagador" in self.papeis:
             self._esquecer_expiradas(self.arrays["pagador"], nv.pag, nv.t)
             local = nv.t + BASE_EPOCA_S + self.p.fuso_horas * 3_600  # segundos no horário de Brasília
-            self._velocidade_do_pagador(saida, nv)
+            vaga = self._velocidade_do_pagador(saida, nv)
             self._historico_do_pagador(saida, nv, log_v)
-            self._recebedores_do_pagador(saida, nv)
+            self._recebedores_do_pagador(saida, nv, vaga)
             self._limite_noturno(saida, nv, local)
             self._limite_do_dispositivo(saida, nv, local)
             self._habitos_do_pagador(saida, nv, local)
@@ -383,20 +384,20 @@ class MotorDeFeatures:
             self._risco_do_recebedor(saida, nv)
             self._atividade(self.arrays["recebedor"], nv.rec, nv.t)
 
-    def _velocidade_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+    def _velocidade_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> np.ndarray:
         """Quantidade e soma em 10 min, 1 h e 24 h: só eventos já processados com data_hora <= a desta transação."""
         c, agora = self.arrays["pagador"], nv.t[:, None]
-        ring_t, ring_v = c["ring_t"][nv.pag], c["ring_v"][nv.pag]
+        ring_t, ring_v = c["ring_t"][nv.pag], c["ring_v"][nv.pag].astype(np.float64)
         antes = (ring_t <= agora) & (ring_t != VAZIO_T)
         for nome, janela in JANELAS_PAGADOR.items():
             dentro = antes & (ring_t > agora - janela)
             saida[f"pag_qtd_{nome}"][nv.linhas] = dentro.sum(1)
-            saida[f"pag_soma_{nome}"][nv.linhas] = np.where(dentro, ring_v.astype(np.float64), 0.0).sum(1)
-        self._distribuicao_do_pagador(saida, nv, antes, ring_t, ring_v.astype(np.float64), c["ring_novo"][nv.pag])
+            saida[f"pag_soma_{nome}"][nv.linhas] = np.where(dentro, ring_v, 0.0).sum(1)
+        self._distribuicao_do_pagador(saida, nv, antes, ring_t, ring_v, c["ring_novo"][nv.pag])
         vaga = ring_t.argmin(1)  # substitui o evento mais antigo (ou uma vaga)
         c["ring_t"][nv.pag, vaga] = nv.t
         c["ring_v"][nv.pag, vaga] = nv.v
-        self._vaga_no_anel = vaga  # o primeiro pagamento ao recebedor marca este evento (_recebedores_do_pagador)
+        return vaga  # a posição deste Pix no anel: _recebedores_do_pagador marca nela se o recebedor é novo
 
     def _distribuicao_do_pagador(
         self,
@@ -480,7 +481,7 @@ class MotorDeFeatures:
         c["n"][pag], c["media"][pag], c["m2"][pag] = _welford(log_v, n_hist, media, m2)
         c["ultimo_ms"][pag] = np.maximum(ultimo, nv.t_ms)
 
-    def _recebedores_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+    def _recebedores_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel, vaga: np.ndarray) -> None:
         """Primeiro pagamento a este recebedor (entre os ``k_recebedores`` mais recentes do pagador)."""
         c, pag = self.arrays["pagador"], nv.pag
         conhecidos, uso = c["rec"][pag], c["rec_uso"][pag]
@@ -491,7 +492,7 @@ class MotorDeFeatures:
         saida["pag_taxa_recebedores_novos"][nv.linhas] = np.where(
             n_antes > 0, c["novos_n"][pag] / np.maximum(n_antes, 1), 0.0
         )
-        c["ring_novo"][pag, self._vaga_no_anel] = novo
+        c["ring_novo"][pag, vaga] = novo
         c["novos_n"][pag] += novo
         posicao = np.where(achado.any(1), achado.argmax(1), uso.argmin(1))
         c["rec"][pag, posicao] = nv.h_rec
