@@ -66,13 +66,18 @@ def _treinar_champion(cfg) -> str:
     return resultado.versao
 
 
-def _piso(cfg, parar: threading.Event, pronto: threading.Event, erros: list[BaseException]) -> None:
-    """O mesmo laço transacional do caminho quente, sem o núcleo: devolve o timestamp de cada Pix."""
-    try:
-        _laco_do_piso(cfg, parar, pronto)
-    except BaseException as erro:  # a medição falha dizendo o quê, não com "nenhuma decisão"
-        erros.append(erro)
-        pronto.set()
+def _guardando_erro(funcao, erros: list[BaseException], pronto: threading.Event | None = None):
+    """Roda ``funcao`` numa linha guardando a exceção: a medição falha dizendo o quê, não com "nenhuma decisão"."""
+
+    def alvo(*args, **kwargs) -> None:
+        try:
+            funcao(*args, **kwargs)
+        except BaseException as erro:
+            erros.append(erro)
+            if pronto is not None:
+                pronto.set()
+
+    return alvo
 
 
 def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
@@ -127,21 +132,24 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
 
     parar, pronto, erros = threading.Event(), threading.Event(), []
     if desenho == "piso":
-        linha = threading.Thread(target=_piso, args=(cfg, parar, pronto, erros), daemon=True)
+        alvo = _guardando_erro(_laco_do_piso, erros, pronto)
+        linha = threading.Thread(target=alvo, args=(cfg, parar, pronto), daemon=True)
         linha.start()
-        pronto.wait(180)
-        if erros:
-            raise RuntimeError(f"o laço do piso não partiu: {erros[0]!r}") from erros[0]
+        if not pronto.wait(180) or erros:
+            causa = erros[0] if erros else None
+            raise RuntimeError(f"o laço do piso não partiu em 180 s: {causa!r}") from causa
     elif desenho == "tempo_real":
         from machine_learning.tempo_real import DecisorEmTempoReal
 
         decisor = DecisorEmTempoReal(cfg, CHAVE, spark)
         decisor.iniciar()
-        linha = threading.Thread(target=decisor.executar, kwargs={"parar": parar}, daemon=True)
+        alvo = _guardando_erro(decisor.executar, erros)
+        linha = threading.Thread(target=alvo, kwargs={"parar": parar}, daemon=True)
         linha.start()
     else:
         from machine_learning.pontuacao import iniciar_pontuacao
 
+        linha = None
         consulta, pontuador = iniciar_pontuacao(spark, cfg, CHAVE)
     time.sleep(3)  # o consumidor sobe antes do tráfego
     inicio_ms = time.time() * 1000
@@ -156,9 +164,16 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
         linha.join(60)
         if desenho == "tempo_real":
             decisor.encerrar()
+    if erros:
+        raise RuntimeError(f"{desenho} a {tps:g} Pix/s: o laço parou com erro: {erros[0]!r}") from erros[0]
+    if linha is not None and linha.is_alive():
+        raise RuntimeError(f"{desenho} a {tps:g} Pix/s: o laço não terminou 60 s depois do pedido de parada.")
     decisoes = ler_decisoes_kafka(cfg)
     if decisoes.empty:
-        raise RuntimeError(f"{desenho} a {tps:g} Pix/s: nenhuma decisão em {cfg.topico_decisoes}; veja o log acima.")
+        raise RuntimeError(
+            f"{desenho} a {tps:g} Pix/s: nenhuma decisão em {cfg.topico_decisoes}, sem erro no laço; "
+            f"o gerador de tráfego produziu em {cfg.topico_transacoes}? Veja o log acima."
+        )
     kafka_ms = decisoes["timestamp_decisao_ms"] - decisoes["latencia_s"] * 1000
     medidas = decisoes[kafka_ms >= inicio_ms + AQUECIMENTO_S * 1000]["latencia_s"].to_numpy()
     p = np.percentile(medidas, [50, 95, 99]) if len(medidas) else [np.nan] * 3
