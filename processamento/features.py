@@ -351,38 +351,49 @@ class MotorDeFeatures:
         canal = formas.map(CANAL).fillna(-1).to_numpy(np.int64)
 
         lote = _Nivel(np.arange(n), t, t_ms, v, pag, rec, h_pag, h_rec, chave, pf_pf, nao_cadastrado, canal)
-        niveis = _niveis(pag, rec, chave)
-        for nivel in range(int(niveis.max()) + 1):
-            self._calcular(saida, lote.fatia(np.flatnonzero(niveis == nivel)))
+        # Níveis por papel: as famílias de um papel não leem o estado do outro, então cada papel só espera pelas
+        # repetições das suas contas. Um comerciante que recebe 60 Pix num lote faz 60 níveis do recebedor, e o
+        # pagador, que quase nunca se repete no lote, continua vetorizado em um ou dois.
+        calculos = {"pagador": (self._calcular_pagador, pag, sem, sem),
+                    "recebedor": (self._calcular_recebedor, sem, rec, chave)}  # fmt: skip
+        for papel in ("pagador", "recebedor"):
+            if papel not in self.papeis:
+                continue
+            calcular, *colunas = calculos[papel]
+            niveis = _niveis(*colunas)
+            if not niveis.any():  # o caso comum do pagador: nenhuma conta repetida no lote
+                calcular(saida, lote)
+                continue
+            for nivel in range(int(niveis.max()) + 1):
+                calcular(saida, lote.fatia(np.flatnonzero(niveis == nivel)))
         self.relogio_s = max(self.relogio_s, int(t.max()))
         return pd.concat([df, pd.DataFrame(saida)], axis=1)
 
-    def _calcular(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
-        """Um nível: nenhuma conta ou chave se repete no mesmo papel, então tudo é vetorizado sem conflito.
+    def _calcular_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Um nível do pagador: nenhum pagador se repete nele, então tudo é vetorizado sem conflito.
 
-        Cada família de features lê e atualiza só o estado do seu papel; a idade (primeira e última atividade no
-        papel) muda por último.
+        Cada família lê e atualiza só o estado do pagador; a idade (primeira e última atividade) muda por último.
         """
-        log_v = np.log1p(nv.v)
-        if "pagador" in self.papeis:
-            self._esquecer_expiradas(self.arrays["pagador"], nv.pag, nv.t)
-            local = nv.t + BASE_EPOCA_S + self.p.fuso_horas * 3_600  # segundos no horário de Brasília
-            vaga = self._velocidade_do_pagador(saida, nv)
-            self._historico_do_pagador(saida, nv, log_v)
-            self._recebedores_do_pagador(saida, nv, vaga)
-            self._limite_noturno(saida, nv, local)
-            self._limite_do_dispositivo(saida, nv, local)
-            self._habitos_do_pagador(saida, nv, local)
-            self._atividade(self.arrays["pagador"], nv.pag, nv.t)
-        if "recebedor" in self.papeis:
-            self._esquecer_expiradas(self.arrays["recebedor"], nv.rec, nv.t)
-            com_chave = nv.chave >= 0
-            self._esquecer_expiradas(self.arrays["chave"], nv.chave[com_chave], nv.t[com_chave])
-            self._entrada_no_recebedor(saida, nv, log_v)
-            self._idade_da_chave(saida, nv)
-            self._marcas_med(saida, nv)
-            self._risco_do_recebedor(saida, nv)
-            self._atividade(self.arrays["recebedor"], nv.rec, nv.t)
+        self._esquecer_expiradas(self.arrays["pagador"], nv.pag, nv.t)
+        local = nv.t + BASE_EPOCA_S + self.p.fuso_horas * 3_600  # segundos no horário de Brasília
+        vaga = self._velocidade_do_pagador(saida, nv)
+        self._historico_do_pagador(saida, nv, np.log1p(nv.v))
+        self._recebedores_do_pagador(saida, nv, vaga)
+        self._limite_noturno(saida, nv, local)
+        self._limite_do_dispositivo(saida, nv, local)
+        self._habitos_do_pagador(saida, nv, local)
+        self._atividade(self.arrays["pagador"], nv.pag, nv.t)
+
+    def _calcular_recebedor(self, saida: dict[str, np.ndarray], nv: _Nivel) -> None:
+        """Um nível do recebedor: nenhum recebedor nem chave se repete nele (o estado da chave é do recebedor)."""
+        self._esquecer_expiradas(self.arrays["recebedor"], nv.rec, nv.t)
+        com_chave = nv.chave >= 0
+        self._esquecer_expiradas(self.arrays["chave"], nv.chave[com_chave], nv.t[com_chave])
+        self._entrada_no_recebedor(saida, nv, np.log1p(nv.v))
+        self._idade_da_chave(saida, nv)
+        self._marcas_med(saida, nv)
+        self._risco_do_recebedor(saida, nv)
+        self._atividade(self.arrays["recebedor"], nv.rec, nv.t)
 
     def _velocidade_do_pagador(self, saida: dict[str, np.ndarray], nv: _Nivel) -> np.ndarray:
         """Quantidade e soma em 10 min, 1 h e 24 h: só eventos já processados com data_hora <= a desta transação."""
