@@ -162,8 +162,9 @@ class MotorDeFeatures:
     """Estado dos pagadores, dos recebedores e das chaves, e o cálculo das features de um lote de transações.
 
     ``papeis`` escolhe que metade do estado este motor guarda e calcula: o treino, o processamento e a decisão
-    num processo só usam as duas; a decisão particionada usa uma etapa por papel (``machine_learning.particionada``),
-    cada uma com o estado só das contas das suas partições. As duas metades não leem o estado uma da outra, então
+    num processo só usam as duas; a decisão em vários processos (desenho em docs/arquitetura.md, "Escalar para
+    vários processos", ainda não construída) usaria uma etapa por papel, cada uma com o estado só das contas das
+    suas partições. As duas metades não leem o estado uma da outra, então
     ``pagador`` + ``recebedor`` em motores separados dá exatamente o que os dois papéis num motor só dão.
     """
 
