@@ -497,12 +497,14 @@ def _promover(cfg: Configuracao, versao: str, dados: DadosTreino, avaliacao: Ava
 
 # Artefatos de avaliação ----------------------------------------------------------------------------
 def _artefatos(pasta: Path, ajuste: Ajuste, avaliacao: Avaliacao, y: np.ndarray, max_linhas: int) -> None:
-    """Curvas PR e ROC, matriz de confusão nos limiares, tabela de limiares, importância por permutação."""
+    """Curvas PR, ROC e de calibração, matriz de confusão nos limiares, tabela de limiares, importância por
+    permutação."""
     import matplotlib
 
     matplotlib.use("Agg")  # só arquivos, sem janela: o treino roda em job
     score = avaliacao.score_escolhido
     _curvas(pasta, avaliacao.score_teste, y)
+    _calibracao(pasta, score, y, ajuste.escolhido)
     _matriz_de_confusao(pasta, avaliacao.modelo.decidir(score), y)
     _tabela_de_limiares(pasta, ajuste.score_validacao[ajuste.escolhido], score, y, avaliacao.limiares)
     _importancia(pasta, avaliacao.modelo, avaliacao.x_teste, y, max_linhas)
@@ -529,6 +531,55 @@ def _curvas(pasta: Path, score_teste: dict[str, np.ndarray], y: np.ndarray) -> N
         fig.savefig(pasta / arquivo, dpi=100)
         plt.close(fig)
     pd.concat(curvas).to_csv(pasta / "curva_pr.csv", index=False)
+
+
+# Faixas de score da calibração: quantis, mais finos no topo, onde moram REVISAR (1%) e BLOQUEAR (0,1%).
+QUANTIS_CALIBRACAO = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 1.0)
+
+
+def tabela_de_calibracao(score: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Por faixa de score (``QUANTIS_CALIBRACAO``): score médio contra a taxa de fraude observada.
+
+    Faixas por quantil e não de largura fixa: com 0,5% de fraude quase todo score fica perto de zero, e faixas de
+    0,1 deixariam uma faixa com tudo e as outras quase vazias.
+    """
+    bordas = np.unique(np.quantile(score, QUANTIS_CALIBRACAO))
+    faixa = np.clip(np.searchsorted(bordas, score, side="right") - 1, 0, max(len(bordas) - 2, 0))
+    df = pd.DataFrame({"faixa": faixa, "score": score, "fraude": y})
+    t = df.groupby("faixa").agg(
+        score_min=("score", "min"),
+        score_max=("score", "max"),
+        score_medio=("score", "mean"),
+        taxa_fraude=("fraude", "mean"),
+        transacoes=("fraude", "size"),
+        fraudes=("fraude", "sum"),
+    )
+    return t.reset_index(drop=True)
+
+
+def _calibracao(pasta: Path, score: np.ndarray, y: np.ndarray, candidato: str) -> None:
+    """Diagrama de confiabilidade do escolhido no teste (CSV e figura, em escala log: quase tudo é perto de zero)."""
+    import matplotlib.pyplot as plt
+
+    t = tabela_de_calibracao(score, y)
+    t.to_csv(pasta / "calibracao.csv", index=False)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    com_fraude = t[t["taxa_fraude"] > 0]
+    ax.plot(com_fraude["score_medio"], com_fraude["taxa_fraude"], "o-", label=f"{candidato} (faixas por quantil)")
+    menor_taxa = float(com_fraude["taxa_fraude"].min()) if len(com_fraude) else 1.0
+    limites = [max(min(float(t["score_medio"].min()), menor_taxa), 1e-5), 1.0]
+    ax.plot(limites, limites, "--", color="gray", label="calibração perfeita")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="score médio da faixa",
+        ylabel="fração de fraudes na faixa",
+        title="Calibração (teste)",
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(pasta / "calibracao.png", dpi=100)
+    plt.close(fig)
 
 
 def _matriz_de_confusao(pasta: Path, decisao: np.ndarray, y: np.ndarray) -> None:

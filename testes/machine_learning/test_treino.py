@@ -151,7 +151,14 @@ def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTrein
         "importancia_permutacao.png",
         "importancia_permutacao.csv",
         "limiares.csv",
+        "calibracao.png",
+        "calibracao.csv",
     } <= arquivos
+    # Calibração: faixas de score crescentes, cada Pix do teste numa faixa só.
+    calibracao = pd.read_csv(mlflow.artifacts.download_artifacts(f"runs:/{completo.run_id}/avaliacao/calibracao.csv"))
+    assert calibracao["score_medio"].is_monotonic_increasing and len(calibracao) >= 3
+    assert calibracao["transacoes"].sum() == completo.metricas_escolhido["transacoes_teste"]
+    assert calibracao["fraudes"].sum() == completo.metricas_escolhido["fraudes_teste"]
     assert 0 < completo.limiares["REVISAR"] <= completo.limiares["BLOQUEAR"] <= 1
     # A referência da deriva vai com o run (artefato) e com o modelo registrado (o stream a lê do champion).
     referencia = mlflow.artifacts.load_dict(f"runs:/{completo.run_id}/deriva/referencia.json")
