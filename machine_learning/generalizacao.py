@@ -54,7 +54,12 @@ def sem_tipologia(dados: DadosTreino, tipologia_treino: np.ndarray, deixada: str
     A exclusão fica fora de ``treino.py`` de propósito: o treino de produção não sabe de tipologias.
     """
     manter = tipologia_treino != deixada
-    return replace(dados, treino=dados.treino[manter].reset_index(drop=True), y_treino=dados.y_treino[manter])
+    return replace(
+        dados,
+        treino=dados.treino[manter].reset_index(drop=True),
+        y_treino=dados.y_treino[manter],
+        rotulado_em=dados.rotulado_em[manter],
+    )
 
 
 def _ap_da_tipologia(score: np.ndarray, verdade: pd.DataFrame, tipologia: str) -> float:
@@ -127,12 +132,17 @@ def _quebrar(texto: str) -> str:
 
 def escrever_secao(documento: Path, texto: str) -> None:
     """Troca o que está entre os marcadores de ``documento`` por ``texto`` (os marcadores ficam)."""
+    escrever_entre_marcadores(documento, texto, INICIO_SECAO, FIM_SECAO)
+
+
+def escrever_entre_marcadores(documento: Path, texto: str, inicio: str, fim: str) -> None:
+    """Troca o que está entre ``inicio`` e ``fim`` em ``documento`` por ``texto``; cada comando tem os seus."""
     atual = documento.read_text(encoding="utf-8")
-    if INICIO_SECAO not in atual or FIM_SECAO not in atual:
-        raise ValueError(f"{documento}: faltam os marcadores {INICIO_SECAO!r} e {FIM_SECAO!r}")
-    antes, resto = atual.split(INICIO_SECAO, 1)
-    _, depois = resto.split(FIM_SECAO, 1)
-    documento.write_text(f"{antes}{INICIO_SECAO}\n{texto.strip()}\n{FIM_SECAO}{depois}", encoding="utf-8")
+    if inicio not in atual or fim not in atual:
+        raise ValueError(f"{documento}: faltam os marcadores {inicio!r} e {fim!r}")
+    antes, resto = atual.split(inicio, 1)
+    _, depois = resto.split(fim, 1)
+    documento.write_text(f"{antes}{inicio}\n{texto.strip()}\n{fim}{depois}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,6 +62,8 @@ PADROES_OPCIONAIS: dict[str, Any] = {
 }
 CANDIDATOS = ("regras", "logistica", "gbm")
 TAXA_ALERTA = 0.01  # a taxa de alerta das métricas de recall (1% das transações)
+ESCOLHAS = ("auto", "prequencial", "validacao")  # como o candidato é escolhido (ajustar_candidatos)
+DIAS_DOBRA = 7.0  # semana de teste de cada dobra prequencial: pega o ciclo semanal do Pix inteiro
 
 
 # Entrada e features -------------------------------------------------------------------------------
@@ -215,24 +217,28 @@ def treinar(
     semente: int = 42,
     registrar: bool = True,
     importancia_max_linhas: int = 20_000,
+    escolha: str = "auto",
+    dias_dobra: float = DIAS_DOBRA,
 ) -> ResultadoTreino:
     """Treina, avalia no teste, registra no MLflow e promove a ``champion`` se vencer o atual.
 
     Rótulos de treino: MED notificada antes do início do teste (``med``), ou a coluna ``rotulo`` da tabela
     (valendo só se ``data_hora_rotulo``, quando existir, for anterior ao corte). Verdade do teste: o
     ``gabarito`` se houver; senão, toda a MED conhecida (ou ``rotulo``), o que subestima o recall.
-    ``origem``: linhagem (ex.: ``{"tabela": ..., "versao_delta": ...}``) gravada como parâmetros.
+    ``origem``: linhagem (ex.: ``{"tabela": ..., "versao_delta": ...}``) gravada como parâmetros. ``escolha`` e
+    ``dias_dobra``: como o candidato é escolhido (``ajustar_candidatos``; padrão: dobras semanais se couberem 2).
 
     Etapas, cada uma com entrada e saída tipadas: ``preparar_treino`` -> ``ajustar_candidatos`` ->
     ``avaliar_no_teste`` -> ``_logar_run`` e ``_logar_modelo`` (no MLflow) -> ``_promover``.
     """
     dados = preparar_treino(transacoes, med, gabarito, dias_aquecimento, dias_atraso, dias_teste)
-    ajuste = ajustar_candidatos(dados, candidatos, semente)
+    ajuste = ajustar_candidatos(dados, candidatos, semente, escolha, dias_dobra)
     avaliacao = avaliar_no_teste(dados, ajuste, orcamento_revisar, orcamento_bloquear)
     opcoes = {
         "orcamento_revisar": orcamento_revisar,
         "orcamento_bloquear": orcamento_bloquear,
         "semente": semente,
+        **({"prequencial_dias_dobra": dias_dobra} if ajuste.escolha_modelo == "prequencial" else {}),
         **{f"origem_{k}": v for k, v in (origem or {}).items()},
     }
     configurar_mlflow(cfg)
@@ -254,6 +260,7 @@ class DadosTreino:
     transacoes: int  # todas as que tiveram features (aquecimento, treino, atraso e teste)
     treino: pd.DataFrame
     y_treino: np.ndarray  # rótulos conhecidos no corte: o que o banco saberia no dia do treino
+    rotulado_em: np.ndarray  # quando cada linha do treino virou rótulo (NaT: nunca): os rótulos de outro corte
     teste: pd.DataFrame
     verdade_teste: pd.DataFrame  # colunas de ``avaliar``
     fonte_verdade: str  # "gabarito" ou "rotulos_finais" (parâmetro do run: diz o quanto o recall é confiável)
@@ -268,16 +275,35 @@ def preparar_treino(
     dias_teste: float | None = None,
 ) -> DadosTreino:
     """Features do motor do stream, divisão honesta no tempo e rótulos no corte (ver ``treinar``)."""
+    feats = features_do_treino(transacoes, med)
+    return dividir_treino(feats, med, gabarito, dias_aquecimento, dias_atraso, dias_teste)
+
+
+def features_do_treino(transacoes: pd.DataFrame, med: pd.DataFrame | None) -> pd.DataFrame:
+    """Entrada conferida e features do motor; à parte de ``dividir_treino`` para calcular uma vez e dividir mais de
+    uma vez (``machine_learning.prequencial``)."""
     entrada = preparar_entrada(transacoes)
     if med is None and "rotulo" not in entrada.columns:
         raise ValueError("Sem rótulos: passe a MED (end_to_end_id, data_hora_notificacao) ou uma coluna 'rotulo'.")
     marcas = med if med is not None and "recebedor_id_conta" in med.columns else None
-    feats = calcular_features(entrada, marcas)
+    return calcular_features(entrada, marcas)
+
+
+def dividir_treino(
+    feats: pd.DataFrame,
+    med: pd.DataFrame | None,
+    gabarito: pd.DataFrame | None,
+    dias_aquecimento: float | None = None,
+    dias_atraso: float | None = None,
+    dias_teste: float | None = None,
+) -> DadosTreino:
+    """As features de ``features_do_treino`` divididas no tempo, com os rótulos do corte e a verdade do teste."""
     divisao = dividir_no_tempo(feats["data_hora"], dias_aquecimento, dias_atraso, dias_teste)
     no_treino, no_teste = (mascara.to_numpy() for mascara in divisao.mascaras(feats["data_hora"]))
 
-    y_treino = _rotulos_treino(feats, med, divisao.corte_rotulos)[no_treino]
-    verdade = _verdade(feats, med, gabarito)
+    rotulado_em = momento_do_rotulo(feats, med)[no_treino]
+    y_treino = rotulos_ate(rotulado_em, divisao.corte_rotulos)
+    verdade = verdade_de(feats, med, gabarito)
     if y_treino.sum() < 2:
         raise ValueError(f"Só {int(y_treino.sum())} fraude(s) rotulada(s) na janela de treino: dados insuficientes.")
     return DadosTreino(
@@ -285,23 +311,40 @@ def preparar_treino(
         transacoes=len(feats),
         treino=feats[no_treino].reset_index(drop=True),
         y_treino=y_treino,
+        rotulado_em=rotulado_em,
         teste=feats[no_teste].reset_index(drop=True),
         verdade_teste=verdade[no_teste].reset_index(drop=True),
         fonte_verdade="gabarito" if gabarito is not None else "rotulos_finais",
     )
 
 
-def _rotulos_treino(feats: pd.DataFrame, med: pd.DataFrame | None, corte: pd.Timestamp) -> np.ndarray:
+def momento_do_rotulo(feats: pd.DataFrame, med: pd.DataFrame | None) -> np.ndarray:
+    """Quando cada transação virou fraude para o banco (datetime64 UTC sem fuso); NaT se nunca virou.
+
+    Guardar o momento, e não o rótulo de um corte, dá os rótulos de qualquer corte (``rotulos_ate``): o da divisão e
+    o de cada dobra prequencial. Com a MED, a primeira notificação (o mesmo que ``rotulos_no_corte``). Com a coluna
+    ``rotulo``, ``data_hora_rotulo`` se houver; sem ela, o instante da própria transação (vale em qualquer corte
+    posterior, como sempre valeu no corte do treino).
+    """
     if med is not None:
-        return rotulos_no_corte(feats, med, corte).to_numpy()
-    rotulo = feats["rotulo"].fillna(0).astype(int).to_numpy()
-    if "data_hora_rotulo" in feats.columns:
-        conhecido = (pd.to_datetime(feats["data_hora_rotulo"], utc=True) < corte).to_numpy()
-        rotulo = rotulo * conhecido
-    return rotulo
+        notificacao = pd.to_datetime(med["data_hora_notificacao"], utc=True)
+        primeira = notificacao.groupby(med["end_to_end_id"].astype(str).to_numpy()).min()
+        momento = feats["end_to_end_id"].map(primeira)
+    else:
+        rotulo = feats["rotulo"].fillna(0).astype(int).to_numpy() == 1
+        quando = feats["data_hora_rotulo"] if "data_hora_rotulo" in feats.columns else feats["data_hora"]
+        momento = pd.to_datetime(quando, utc=True).where(rotulo)
+    return pd.to_datetime(momento, utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
 
 
-def _verdade(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFrame | None) -> pd.DataFrame:
+def rotulos_ate(rotulado_em: np.ndarray, corte: pd.Timestamp) -> np.ndarray:
+    """1 se o rótulo chegou estritamente antes de ``corte`` (como ``rotulos_no_corte``); NaT nunca chega."""
+    limite = pd.Timestamp(corte).tz_convert("UTC").tz_localize(None).to_datetime64()
+    return (rotulado_em < limite).astype(int)
+
+
+def verdade_de(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFrame | None) -> pd.DataFrame:
+    """As colunas de ``avaliar``: o gabarito, se houver; senão toda a MED conhecida (ou ``rotulo``)."""
     base = feats[["end_to_end_id", "valor", "pagador_id_conta", "data_hora"]]
     if gabarito is not None:
         g = gabarito[["end_to_end_id", "fraude", "tipologia"]]
@@ -316,7 +359,7 @@ def _verdade(feats: pd.DataFrame, med: pd.DataFrame | None, gabarito: pd.DataFra
     return base.assign(fraude=fraude.to_numpy().astype(int))
 
 
-# Ajuste: candidatos calibrados, escolha na validação ------------------------------------------------
+# Ajuste: candidatos calibrados, escolha prequencial ou na validação ----------------------------------------
 @dataclass(frozen=True)
 class Ajuste:
     """Os candidatos calibrados e o escolhido; a validação são os 20% finais do treino, em ordem de tempo."""
@@ -326,20 +369,67 @@ class Ajuste:
     score_validacao: dict[str, np.ndarray]  # de onde saem os limiares do escolhido
     ap_validacao: dict[str, float]
     escolhido: str
+    escolha_modelo: str = "validacao"  # "prequencial" (dobras semanais na janela de treino) ou "validacao"
+    dobras: pd.DataFrame | None = None  # com a escolha prequencial: uma linha por dobra e candidato
 
 
-def ajustar_candidatos(dados: DadosTreino, candidatos: Sequence[str], semente: int) -> Ajuste:
-    """Ajusta nos 80% iniciais do treino, calibra nos 20% finais e escolhe pela AP neles, sem olhar o teste."""
-    n_ajuste = int(0.8 * len(dados.treino))
+def ajustar_candidatos(
+    dados: DadosTreino,
+    candidatos: Sequence[str],
+    semente: int,
+    escolha: str = "auto",
+    dias_dobra: float = DIAS_DOBRA,
+) -> Ajuste:
+    """Ajusta nos 80% iniciais do treino, calibra nos 20% finais e escolhe sem olhar o teste.
+
+    A escolha: com ``escolha="auto"`` e mais de um candidato, pela AP média em dobras semanais dentro da janela de
+    treino (``machine_learning.prequencial``), se couberem ao menos 2; senão pela AP nos 20% finais. As dobras medem
+    contra os rótulos do corte (um banco não tem gabarito), e cada uma treina só com os rótulos conhecidos no seu
+    próprio corte. ``"prequencial"`` exige as dobras; ``"validacao"`` não as usa.
+    """
+    if escolha not in ESCOLHAS:
+        raise ValueError(f"escolha '{escolha}' desconhecida; aceitas: {', '.join(ESCOLHAS)}.")
     x, y = matriz(dados.treino), dados.y_treino
+    # Antes dos ajustes calibrados: com escolha="prequencial" sem dobras, o erro vem sem esperar por eles.
+    tenta = escolha == "prequencial" or (escolha == "auto" and len(candidatos) > 1)  # com um só, nada a escolher
+    dobras, motivo = _dobras_do_treino(dados, x, candidatos, semente, dias_dobra) if tenta else (None, "")
+    if dobras is None and escolha == "prequencial":
+        raise ValueError(f"escolha='prequencial' sem dobras: {motivo}. Use mais dias, dobras menores ou 'validacao'.")
+    if motivo:
+        print(f"Escolha na validação (fim do treino): {motivo}.")
+    n_ajuste = int(0.8 * len(dados.treino))
     x_aj, y_aj, x_cal, y_cal = x[:n_ajuste], y[:n_ajuste], x[n_ajuste:], y[n_ajuste:]
     modelos, score_validacao, ap_validacao = {}, {}, {}
     for nome in candidatos:
         modelos[nome] = ajustar_calibrado(nome, x_aj, y_aj, x_cal, y_cal, semente)
         score_validacao[nome] = modelos[nome].predict_proba(x_cal)[:, 1]
         ap_validacao[nome] = float(average_precision_score(y_cal, score_validacao[nome])) if y_cal.sum() else 0.0
-    escolhido = max(candidatos, key=lambda c: ap_validacao[c])
-    return Ajuste(tuple(candidatos), modelos, score_validacao, ap_validacao, escolhido)
+    if dobras is None:
+        escolhido = max(candidatos, key=lambda c: ap_validacao[c])
+        return Ajuste(tuple(candidatos), modelos, score_validacao, ap_validacao, escolhido)
+    from machine_learning.prequencial import escolher, resumir
+
+    escolhido = escolher(resumir(dobras))
+    return Ajuste(tuple(candidatos), modelos, score_validacao, ap_validacao, escolhido, "prequencial", dobras)
+
+
+def _dobras_do_treino(
+    dados: DadosTreino, x: pd.DataFrame, candidatos: Sequence[str], semente: int, dias_dobra: float
+) -> tuple[pd.DataFrame | None, str]:
+    """As dobras semanais dentro da janela de treino, ou None e o motivo se não houver 2 com o que medir."""
+    # prequencial importa este módulo; aqui dentro, o import não dá volta.
+    from machine_learning.prequencial import avaliar_dobras, dobras_semanais
+
+    janelas = dobras_semanais(dados.divisao.inicio_treino, dados.divisao.fim_treino, dias_dobra)
+    if len(janelas) < 2:
+        dias = (dados.divisao.fim_treino - dados.divisao.inicio_treino) / pd.Timedelta(days=1)
+        return None, f"só {len(janelas)} dobra(s) de {dias_dobra:g} dias cabem nos {dias:.1f} dias da janela de treino"
+    # A verdade das dobras são os rótulos do corte do treino: o que o banco sabe hoje, sem gabarito.
+    verdade = dados.treino[["valor", "pagador_id_conta", "data_hora"]].assign(fraude=dados.y_treino)
+    dobras = avaliar_dobras(x, dados.rotulado_em, verdade, janelas, candidatos, semente)
+    if dobras.empty or dobras["dobra"].nunique() < 2:
+        return None, "menos de 2 dobras com fraudes rotuladas no treino e no teste"
+    return dobras, ""
 
 
 # Avaliação: métricas no teste, limiares, modelo servido ---------------------------------------------
@@ -391,7 +481,12 @@ def _logar_run(
         {
             "candidatos": ",".join(ajuste.candidatos),
             "escolhido": escolhido,
-            "criterio_escolha": "average_precision na validação (fim do treino, rótulos do corte)",
+            "escolha_modelo": ajuste.escolha_modelo,
+            "criterio_escolha": (
+                "average_precision média nas dobras semanais da janela de treino (rótulos do corte)"
+                if ajuste.escolha_modelo == "prequencial"
+                else "average_precision na validação (fim do treino, rótulos do corte)"
+            ),
             "calibracao": "sigmoid (Platt) nos 20% finais do treino",
             "limiar_revisar": limiares["REVISAR"],
             "limiar_bloquear": limiares["BLOQUEAR"],
@@ -407,6 +502,19 @@ def _logar_run(
     if "gbm" in ajuste.modelos:
         gbm = ajuste.modelos["gbm"].estimator.estimator
         mlflow.log_params({f"gbm_{k}": v for k, v in gbm.get_params().items() if k != "class_weight"})
+    if ajuste.dobras is not None:
+        from machine_learning.prequencial import resumir
+
+        mlflow.log_metric("prequencial_dobras", float(ajuste.dobras["dobra"].nunique()))
+        for nome, r in resumir(ajuste.dobras).iterrows():
+            mlflow.log_metrics(
+                {
+                    f"{nome}_prequencial_ap_media": r["ap_media"],
+                    f"{nome}_prequencial_ap_desvio": r["ap_desvio"],
+                    f"{nome}_prequencial_recall_1pct_media": r["recall_media"],
+                    f"{nome}_prequencial_recall_1pct_desvio": r["recall_desvio"],
+                }
+            )
     metricas = avaliacao.metricas
     for nome, m in metricas.items():
         mlflow.log_metrics({f"{nome}_{k}": v for k, v in m.items() if np.isfinite(v)})
@@ -498,13 +606,15 @@ def _promover(cfg: Configuracao, versao: str, dados: DadosTreino, avaliacao: Ava
 # Artefatos de avaliação ----------------------------------------------------------------------------
 def _artefatos(pasta: Path, ajuste: Ajuste, avaliacao: Avaliacao, y: np.ndarray, max_linhas: int) -> None:
     """Curvas PR, ROC e de calibração, matriz de confusão nos limiares, tabela de limiares, importância por
-    permutação."""
+    permutação e, com a escolha prequencial, as métricas de cada dobra."""
     import matplotlib
 
     matplotlib.use("Agg")  # só arquivos, sem janela: o treino roda em job
     score = avaliacao.score_escolhido
     _curvas(pasta, avaliacao.score_teste, y)
     _calibracao(pasta, score, y, ajuste.escolhido)
+    if ajuste.dobras is not None:
+        ajuste.dobras.to_csv(pasta / "prequencial.csv", index=False)
     _matriz_de_confusao(pasta, avaliacao.modelo.decidir(score), y)
     _tabela_de_limiares(pasta, ajuste.score_validacao[ajuste.escolhido], score, y, avaliacao.limiares)
     _importancia(pasta, avaliacao.modelo, avaliacao.x_teste, y, max_linhas)

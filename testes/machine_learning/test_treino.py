@@ -46,11 +46,15 @@ def cfg_ml(cfg_teste: Configuracao) -> Configuracao:
 
 @pytest.fixture(scope="module")
 def treinos(dados: DadosSimulados, cfg_ml: Configuracao) -> list[ResultadoTreino]:
-    """Regras (1º champion) -> modelos completos (melhor: promovido) -> regras de novo (pior: não promovido)."""
+    """Regras (1º champion) -> modelos completos (melhor: promovido) -> regras de novo (pior: não promovido).
+
+    O completo escolhe pelas dobras prequenciais: a janela de treino tem 5 dias, então dobras de 0,9 dia (com ao
+    menos 3 dias de treino cabem 2; as de 7 dias do padrão não caberiam, e a escolha seria na validação).
+    """
     comum = {"cfg": cfg_ml, "med": dados.med, "gabarito": dados.gabarito, "importancia_max_linhas": 1_000, **DIVISAO}
     return [
         treinar(dados.transacoes, candidatos=("regras",), **comum),
-        treinar(dados.transacoes, **comum),
+        treinar(dados.transacoes, dias_dobra=0.9, **comum),
         treinar(dados.transacoes, candidatos=("regras",), **comum),
     ]
 
@@ -138,6 +142,11 @@ def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTrein
         "gbm_average_precision",
         "logistica_average_precision",
         "promocao_ap_challenger",
+        "prequencial_dobras",
+        "gbm_prequencial_ap_media",
+        "gbm_prequencial_ap_desvio",
+        "logistica_prequencial_recall_1pct_media",
+        "regras_prequencial_recall_1pct_desvio",
     ):
         assert metrica in run.data.metrics, metrica
     assert any(m.startswith("recall_alerta_1pct_") and m.count("_") > 3 for m in run.data.metrics)
@@ -153,7 +162,18 @@ def test_treino_registra_metricas_artefatos_e_alias(treinos: list[ResultadoTrein
         "limiares.csv",
         "calibracao.png",
         "calibracao.csv",
+        "prequencial.csv",
     } <= arquivos
+    # A escolha veio das dobras: o escolhido é o de maior AP média no CSV, e as métricas são as do CSV.
+    assert run.data.params["escolha_modelo"] == "prequencial"
+    assert run.data.metrics["prequencial_dobras"] == 2
+    dobras = pd.read_csv(mlflow.artifacts.download_artifacts(f"runs:/{completo.run_id}/avaliacao/prequencial.csv"))
+    ap_media = dobras.groupby("candidato")["average_precision"].mean()
+    assert completo.escolhido == ap_media.idxmax()
+    for candidato, media in ap_media.items():
+        assert run.data.metrics[f"{candidato}_prequencial_ap_media"] == pytest.approx(media)
+    assert (pd.to_datetime(dobras["fim_treino"]) <= pd.to_datetime(dobras["corte"])).all()
+    assert mlflow.get_run(treinos[0].run_id).data.params["escolha_modelo"] == "validacao"  # um candidato só
     # Calibração: faixas de score crescentes, cada Pix do teste numa faixa só.
     calibracao = pd.read_csv(mlflow.artifacts.download_artifacts(f"runs:/{completo.run_id}/avaliacao/calibracao.csv"))
     assert calibracao["score_medio"].is_monotonic_increasing and len(calibracao) >= 3
