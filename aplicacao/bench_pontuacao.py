@@ -340,7 +340,7 @@ def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     alvo.add_argument("--taxas", default="1000,5000,10000", help="Pix por segundo, separados por vírgula")
     alvo.add_argument("--duracao", type=float, default=30.0, help="segundos de tráfego em cada desenho e taxa")
     alvo.add_argument(
-        "--sustentavel", default="2000,3000,5000,10000",
+        "--sustentavel", default="2000,3000,4000,5000,6000,8000,10000",
         help="taxas (crescentes) para achar a máxima com p99 <= 1 s em 60 s; vazio = não procurar",
     )  # fmt: skip
     alvo.add_argument("--sem-docs", action="store_true", help="não grava em docs/benchmarks.md")

@@ -257,7 +257,7 @@ def escrever_em_docs(args: argparse.Namespace, motor: dict, desenhos: dict, pipe
         ["medição", "valor", "meta"],
         [
             ["contas no estado", n(motor["contas"]), "1.000.000 pagadores distintos"],
-            ["linhas/s (lotes de 50.000, pagadores já no estado)", n(motor["linhas_por_s"]), ">= 10.000"],
+            ["linhas/s (lotes de 50.000, pagadores já no estado)", n(motor["linhas_por_s"]), ">= 100.000"],
             ["tempo por lote p50 / máx (s)", f"{n(motor['lote_p50_s'], 2)} / {n(motor['lote_max_s'], 2)}", "-"],
             ["bytes por conta nos arrays do estado", n(motor["bytes_arrays"]), "limitado"],
             ["bytes por conta medidos no processo (RSS, com o índice)", n(motor["bytes_rss"]), "-"],
