@@ -80,8 +80,8 @@ def _guardando_erro(funcao, erros: list[BaseException], pronto: threading.Event 
     return alvo
 
 
-def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
-    from confluent_kafka import Consumer, Producer, TopicPartition
+def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event, contagem: list[int] | None = None) -> None:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
     from plataforma.kafka_cliente import particoes_do_topico
     from plataforma.kafka_opcoes import opcoes_cliente_kafka
@@ -95,7 +95,9 @@ def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
     )  # fmt: skip
     topico = cfg.topico_transacoes
     particoes = particoes_do_topico(consumidor, topico, cfg.kafka_bootstrap)
-    consumidor.assign([TopicPartition(topico, p) for p in particoes])
+    # Do começo, sem pedir o offset confirmado ao coordenador do grupo: o tópico é novo, e num broker recém-criado
+    # essa consulta pode ficar esperando o coordenador enquanto o tráfego passa.
+    consumidor.assign([TopicPartition(topico, p, OFFSET_BEGINNING) for p in particoes])
     pronto.set()
     while not parar.is_set():
         primeira = consumidor.poll(0.1)
@@ -114,26 +116,52 @@ def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event) -> None:
         posicoes = [TopicPartition(topico, p, o) for p, o in fins.items()]
         produtor.send_offsets_to_transaction(posicoes, consumidor.consumer_group_metadata(), 30)
         produtor.commit_transaction(30)
+        if contagem is not None:
+            contagem[0] += len(mensagens)
     consumidor.close()
 
 
 def _aquecer_coordenador_de_transacoes(cfg) -> None:
-    """Num broker novo, o coordenador de transações leva segundos para carregar: fora da medição."""
-    from confluent_kafka import Producer
+    """Num broker novo, os coordenadores de transações e de grupos levam segundos para carregar: fora da medição."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
 
     from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
     Producer({**opcoes_cliente_kafka(cfg), "transactional.id": "bench:aquecimento"}).init_transactions(180)
+    consumidor = Consumer({**opcoes_cliente_kafka(cfg), "group.id": "bench:aquecimento"})
+    try:
+        consumidor.committed([TopicPartition("bench.aquecimento", 0)], timeout=180)  # cria __consumer_offsets
+    finally:
+        consumidor.close()
+
+
+def _fins_do_topico(cfg) -> str:
+    """Quantas mensagens cada partição do tópico de transações tem: diz se o gerador produziu."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from plataforma.kafka_cliente import particoes_do_topico
+    from plataforma.kafka_opcoes import opcoes_cliente_kafka
+
+    leitor = Consumer({**opcoes_cliente_kafka(cfg), "group.id": "bench:diagnostico"})
+    try:
+        topico = cfg.topico_transacoes
+        fins = {
+            p: leitor.get_watermark_offsets(TopicPartition(topico, p), timeout=10)[1]
+            for p in particoes_do_topico(leitor, topico, cfg.kafka_bootstrap)
+        }
+    finally:
+        leitor.close()
+    return f"fim de cada partição de {topico}: {fins}."
 
 
 def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, float]:
     """Um desenho a uma taxa: liga, produz o tráfego ao vivo noutro processo, espera drenar, lê as decisões."""
     from machine_learning.nucleo import ler_decisoes_kafka
 
-    parar, pronto, erros = threading.Event(), threading.Event(), []
+    parar, pronto, erros, contagem = threading.Event(), threading.Event(), [], [0]
     if desenho == "piso":
         alvo = _guardando_erro(_laco_do_piso, erros, pronto)
-        linha = threading.Thread(target=alvo, args=(cfg, parar, pronto), daemon=True)
+        linha = threading.Thread(target=alvo, args=(cfg, parar, pronto, contagem), daemon=True)
         linha.start()
         if not pronto.wait(180) or erros:
             causa = erros[0] if erros else None
@@ -170,9 +198,10 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
         raise RuntimeError(f"{desenho} a {tps:g} Pix/s: o laço não terminou 60 s depois do pedido de parada.")
     decisoes = ler_decisoes_kafka(cfg)
     if decisoes.empty:
+        lidas = f" (o piso leu e confirmou {contagem[0]} mensagens)" if desenho == "piso" else ""
         raise RuntimeError(
-            f"{desenho} a {tps:g} Pix/s: nenhuma decisão em {cfg.topico_decisoes}, sem erro no laço; "
-            f"o gerador de tráfego produziu em {cfg.topico_transacoes}? Veja o log acima."
+            f"{desenho} a {tps:g} Pix/s: nenhuma decisão em {cfg.topico_decisoes}, sem erro no laço{lidas}; "
+            f"{_fins_do_topico(cfg)} Veja o log acima."
         )
     kafka_ms = decisoes["timestamp_decisao_ms"] - decisoes["latencia_s"] * 1000
     medidas = decisoes[kafka_ms >= inicio_ms + AQUECIMENTO_S * 1000]["latencia_s"].to_numpy()
