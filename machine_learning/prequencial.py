@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,20 +27,24 @@ import pandas as pd
 
 from machine_learning.dados_simulados import DadosSimulados, simular
 from machine_learning.generalizacao import _br, _num, _pct, _quebrar, escrever_entre_marcadores
-from machine_learning.rotulos import DivisaoTemporal
-from machine_learning.treino import (
+from machine_learning.treino import (  # noqa: F401 - dobras_semanais e cia. são a API deste módulo também
     CANDIDATOS,
     DIAS_DOBRA,
+    DIAS_TREINO_MIN,
     TAXA_ALERTA,
     _calibracao,
     _candidato,
     _curvas,
     ajustar_candidatos,
     avaliar,
+    avaliar_dobras,
     avaliar_no_teste,
     dividir_treino,
+    dobras_semanais,
+    escolher,
     features_do_treino,
     matriz,
+    resumir,
     rotulos_ate,
     verdade_de,
 )
@@ -49,109 +53,7 @@ from simulador.parametros import MISTURA_PADRAO, MISTURAS_NOMEADAS, ler_mistura
 
 INICIO_SECAO = "<!-- prequencial:inicio (gerado por python -m machine_learning.prequencial --escrever) -->"
 FIM_SECAO = "<!-- prequencial:fim -->"
-DIAS_TREINO_MIN = 3.0  # dobra com menos treino que isso não entra (poucos rótulos, modelo sem o que aprender)
 NOMES = {"regras": "regras", "logistica": "logística", "gbm": "gbm"}
-
-
-def dobras_semanais(
-    inicio: pd.Timestamp,
-    fim: pd.Timestamp,
-    dias_dobra: float = DIAS_DOBRA,
-    dias_intervalo: float = 0.0,
-    dias_treino_min: float = DIAS_TREINO_MIN,
-) -> list[DivisaoTemporal]:
-    """Semanas de teste ``[c, c + dias_dobra)`` contadas de ``fim`` para trás, a mais antiga primeiro.
-
-    Cada dobra treina em ``[inicio, c − dias_intervalo)`` (``inicio`` já é depois do aquecimento) e usa ``c`` como
-    corte dos rótulos (``DivisaoTemporal.corte_rotulos``). Para quando o treino ficaria menor que ``dias_treino_min``.
-    """
-    if dias_dobra <= 0 or dias_intervalo < 0:
-        raise ValueError(f"dias_dobra precisa ser > 0 e dias_intervalo >= 0; recebido {dias_dobra}, {dias_intervalo}")
-    dobra, intervalo = pd.Timedelta(days=dias_dobra), pd.Timedelta(days=dias_intervalo)
-    dobras, fim_teste = [], fim
-    while (fim_teste - dobra - intervalo) - inicio >= pd.Timedelta(days=dias_treino_min):
-        corte = fim_teste - dobra
-        dobras.append(DivisaoTemporal(inicio, corte - intervalo, corte, fim_teste))
-        fim_teste = corte
-    return dobras[::-1]
-
-
-def avaliar_dobras(
-    x: pd.DataFrame,
-    rotulado_em: np.ndarray,
-    verdade: pd.DataFrame,
-    dobras: Sequence[DivisaoTemporal],
-    candidatos: Sequence[str] = CANDIDATOS,
-    semente: int = 42,
-    avisar: Callable[[str], None] = print,
-) -> pd.DataFrame:
-    """Uma linha por dobra e candidato: treino só com os rótulos conhecidos no corte, métricas de ``avaliar``.
-
-    ``x`` (a matriz do modelo), ``rotulado_em`` (``momento_do_rotulo``) e ``verdade`` (colunas de ``avaliar``, com
-    ``data_hora``) estão alinhados linha a linha. Uma dobra sem 2 fraudes rotuladas no treino ou sem fraude no teste
-    fica de fora (dito em ``avisar``): não há o que aprender ou o que medir.
-    """
-    data_hora = pd.to_datetime(verdade["data_hora"], utc=True)
-    fraude = verdade["fraude"].to_numpy()
-    linhas = []
-    for numero, dobra in enumerate(dobras, 1):
-        no_treino, no_teste = (m.to_numpy() for m in dobra.mascaras(data_hora))
-        y_treino = rotulos_ate(rotulado_em[no_treino], dobra.corte_rotulos)
-        verdade_teste = verdade[no_teste].reset_index(drop=True)
-        if y_treino.sum() < 2 or not fraude[no_teste].any():
-            avisar(
-                f"dobra {numero} ({dobra.corte_rotulos:%Y-%m-%d}) fora: {int(y_treino.sum())} fraude(s) rotulada(s) no "
-                f"treino, {int(fraude[no_teste].sum())} no teste"
-            )
-            continue
-        x_treino, x_teste = x[no_treino], x[no_teste]
-        for nome in candidatos:
-            inicio = time.monotonic()
-            score = _candidato(nome, semente).fit(x_treino, y_treino).predict_proba(x_teste)[:, 1]
-            m = avaliar(score, verdade_teste)
-            linhas.append(
-                {
-                    "dobra": numero,
-                    "inicio_treino": dobra.inicio_treino,
-                    "fim_treino": dobra.fim_treino,
-                    "corte": dobra.corte_rotulos,
-                    "fim_teste": dobra.fim_teste,
-                    "candidato": nome,
-                    "transacoes_treino": int(no_treino.sum()),
-                    "fraudes_rotuladas_treino": int(y_treino.sum()),  # com MED antes do corte
-                    "fraudes_treino": int(fraude[no_treino].sum()),  # pela verdade: o que o atraso esconde
-                    "transacoes_teste": int(no_teste.sum()),
-                    "fraudes_teste": int(m["fraudes_teste"]),
-                    "average_precision": m["average_precision"],
-                    "recall_alerta_1pct": m["recall_alerta_1pct"],
-                    "roc_auc": m["roc_auc"],
-                    "segundos": time.monotonic() - inicio,
-                }
-            )
-            avisar(
-                f"dobra {numero} {nome}: AP {m['average_precision']:.3f}, recall a 1% {m['recall_alerta_1pct']:.1%} "
-                f"({time.monotonic() - inicio:.0f} s)"
-            )
-    return pd.DataFrame(linhas)
-
-
-def resumir(por_dobra: pd.DataFrame) -> pd.DataFrame:
-    """Por candidato (na ordem em que aparecem): dobras, média e desvio-padrão amostral de AP e recall a 1%."""
-    g = por_dobra.groupby("candidato", sort=False)
-    return pd.DataFrame(
-        {
-            "dobras": g.size(),
-            "ap_media": g["average_precision"].mean(),
-            "ap_desvio": g["average_precision"].std(ddof=1),
-            "recall_media": g["recall_alerta_1pct"].mean(),
-            "recall_desvio": g["recall_alerta_1pct"].std(ddof=1),
-        }
-    )
-
-
-def escolher(resumo: pd.DataFrame) -> str:
-    """O candidato de maior AP média nas dobras (no empate, o primeiro)."""
-    return str(resumo["ap_media"].idxmax())
 
 
 # A seção do docs/modelo.md ---------------------------------------------------------------------------

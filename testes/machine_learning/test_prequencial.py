@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from machine_learning import prequencial
+from machine_learning import treino as modulo_treino
 from machine_learning.dados_simulados import DadosSimulados, simular
 from machine_learning.prequencial import (
     FIM_SECAO,
@@ -107,7 +108,7 @@ def test_nenhuma_dobra_treina_com_rotulo_notificado_depois_do_seu_corte(monkeypa
     inicio = T0 + 3 * DIA
     dobras = dobras_semanais(inicio, T0 + 28 * DIA)
     VISTOS.clear()
-    monkeypatch.setattr(prequencial, "_candidato", lambda nome, semente: Espiao())
+    monkeypatch.setattr(modulo_treino, "_candidato", lambda nome, semente: Espiao())
     x = pd.DataFrame({"i": np.arange(len(tx), dtype=float)})
     por_dobra = avaliar_dobras(x, rotulado_em, tx, dobras, ("espiao",), avisar=lambda _: None)
 
