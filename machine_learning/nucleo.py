@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from processamento.deduplicacao import Deduplicador
 from processamento.estado import ComEstado
 from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosFeatures
 from processamento.silver import interpretar_transacoes_pandas
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message
 
 INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estado (lotes aqui são curtos)
 
@@ -66,6 +70,21 @@ class ResultadoDoLote:
     def por_decisao(self) -> dict[str, int]:
         contagem = self.decisoes["decisao"].value_counts() if len(self.decisoes) else {}
         return {d: int(contagem.get(d, 0)) for d in DECISOES}
+
+
+@dataclass
+class Triagem:
+    """O contrato e a deduplicação de um lote, antes das features."""
+
+    lido: pd.DataFrame  # cada mensagem interpretada (``motivos`` vazio = válida)
+    aceitas: pd.DataFrame  # válidas e não repetidas: viram features e decisão
+    duplicatas: pd.DataFrame  # válidas com ``end_to_end_id`` já visto
+    invalidas: pd.DataFrame  # fora do contrato, com ``end_to_end_id`` legível ainda não decidido: REVISAR
+    sem_decisao: int  # fora do contrato e sem id legível, ou com o id de um Pix já decidido
+
+    @property
+    def entrada(self) -> int:
+        return len(self.lido)
 
 
 class NucleoDeDecisao:
@@ -112,31 +131,57 @@ class NucleoDeDecisao:
         - ``ao_falhar``: se o modelo levantar neste lote, devolve o que pontua no lugar (as regras); sem ele, a
           exceção sobe. Um lote que falha seria refeito e falharia de novo, para sempre.
         """
+        triagem = self.triar(self.interpretar(mensagens, agora_s))
+        extras = ["timestamp_kafka", "topico", "particao", "offset"]
+        features = self.motor.processar_linha_do_tempo(triagem.aceitas[[*COLUNAS_ENTRADA, *extras]], marcas)
+        if lote % INTERVALO_EXPIRACAO == 0:
+            self.motor.expirar()
+        return self.decidir_features(features, triagem, lote, modelo, ao_falhar)
+
+    def interpretar(self, mensagens: pd.DataFrame, agora_s: float) -> pd.DataFrame:
+        """O contrato e a pseudonimização da silver, sem estado: uma linha por mensagem (``motivos`` vazio = válida)."""
         if "data_hora_ingestao" not in mensagens:  # só a bronze tem; aqui, o relógio do lote (refeito igual)
             mensagens = mensagens.assign(data_hora_ingestao=pd.Timestamp(agora_s, unit="s", tz="UTC"))
         # A quarentena é gravada pelo processamento: aqui, nenhuma inválida paga o mascaramento do payload.
-        lido = interpretar_transacoes_pandas(
+        return interpretar_transacoes_pandas(
             mensagens, self.chave, self.tolerancia_futuro_s, agora_s, mascarar_invalidas=False
         )
+
+    def triar(self, lido: pd.DataFrame, em_ordem: bool = False) -> Triagem:
+        """Deduplicação das mensagens interpretadas: quais viram features, quais vão para revisão e quais ficam sem
+        decisão.
+
+        Sem ``em_ordem``, as válidas são deduplicadas na ordem ``(tópico, partição, offset)``; com ele, na ordem de
+        ``lido`` (a etapa do recebedor passa a ordem do tempo do evento, a mesma em todo processo).
+        """
         validas = (lido["motivos"].str.len() == 0).to_numpy()
-        candidatas = lido[validas].sort_values(["topico", "particao", "offset"])
+        candidatas = lido[validas]
+        if not em_ordem:
+            candidatas = candidatas.sort_values(["topico", "particao", "offset"])
         particoes = candidatas["topico"].astype(str) + "/" + candidatas["particao"].astype(str)
         duplicata, _antigo = self.dedup.classificar(candidatas["end_to_end_id"], particoes)
-        aceitas = candidatas[~duplicata]
-        extras = ["timestamp_kafka", "topico", "particao", "offset"]
-        features = self.motor.processar_linha_do_tempo(aceitas[[*COLUNAS_ENTRADA, *extras]], marcas)
-        if lote % INTERVALO_EXPIRACAO == 0:
-            self.motor.expirar()
-
         # Fora do contrato com end_to_end_id legível: não dá para aprovar às cegas, vai para revisão. Mas nunca
         # uma segunda decisão para um Pix válido já decidido (ou decidido neste lote): essa fica sem decisão.
         invalidas = lido[~validas & lido["end_to_end_id"].notna().to_numpy()]
         ids = invalidas["end_to_end_id"]
         invalidas = invalidas[~ids.duplicated().to_numpy() & ~self.dedup.ja_vistos(ids)]
         sem_decisao = int((~validas).sum()) - len(invalidas)
+        return Triagem(lido, candidatas[~duplicata], candidatas[duplicata], invalidas, sem_decisao)
+
+    def decidir_features(
+        self,
+        features: pd.DataFrame,
+        triagem: Triagem,
+        lote: int,
+        modelo: ModeloEmUso | None,
+        ao_falhar: Callable[[ModeloEmUso, Exception], ModeloEmUso] | None = None,
+    ) -> ResultadoDoLote:
+        """Score, limites do BCB e regras sobre as features do lote; as inválidas legíveis vão para revisão."""
+        invalidas, sem_decisao = triagem.invalidas, triagem.sem_decisao
+        entrada, duplicatas = triagem.entrada, len(triagem.duplicatas)
         if modelo is None:
             vazio = pd.DataFrame(columns=ESQUEMA_DECISOES.fieldNames())
-            return ResultadoDoLote(vazio, features, np.zeros(0), None, len(lido), int(duplicata.sum()), sem_decisao)
+            return ResultadoDoLote(vazio, features, np.zeros(0), None, entrada, duplicatas, sem_decisao)
 
         score, modelo = self._pontuar(modelo, features, ao_falhar)
         bloqueios: list[Bloqueio] = []
@@ -168,7 +213,7 @@ class NucleoDeDecisao:
         saida["data_hora_decisao"] = pd.Timestamp.now(tz="UTC")
         saida["lote"] = lote
         saida = saida.reindex(columns=ESQUEMA_DECISOES.fieldNames())
-        return ResultadoDoLote(saida, features, score, modelo, len(lido), int(duplicata.sum()), sem_decisao, bloqueios)
+        return ResultadoDoLote(saida, features, score, modelo, entrada, duplicatas, sem_decisao, bloqueios)
 
     @staticmethod
     def _pontuar(
@@ -185,6 +230,23 @@ class NucleoDeDecisao:
                 raise  # as regras são código do projeto: falha nelas é defeito, não entrada
             substituto = ao_falhar(modelo, erro)
             return substituto.pontuar(features), substituto
+
+
+def mensagens_para_df(mensagens: list[Message]) -> pd.DataFrame:
+    """As mensagens do Kafka com os nomes da bronze: o que o núcleo recebe de qualquer alimentador."""
+    return pd.DataFrame(
+        {
+            "valor_bruto": [m.value() for m in mensagens],
+            "topico": [m.topic() for m in mensagens],
+            "particao": np.fromiter((m.partition() for m in mensagens), np.int32, len(mensagens)),
+            "offset": np.fromiter((m.offset() for m in mensagens), np.int64, len(mensagens)),
+            "timestamp_kafka": pd.to_datetime([m.timestamp()[1] for m in mensagens], unit="ms", utc=True),
+        }
+    )
+
+
+class ErroDeRecuperacao(RuntimeError):
+    """O estado não pode ser reconstruído de forma exata: parar é melhor que decidir com estado errado."""
 
 
 # O tópico das decisões ----------------------------------------------------------------------------
