@@ -218,7 +218,7 @@ class BrokerKafkaLocal:
         propriedades.write_text(self._propriedades())
         (self.pasta / "log4j2.yaml").write_text(_LOG4J2.format(pasta=self.pasta))
         if not (self.pasta / "dados" / "meta.properties").exists():
-            id_cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            id_cluster = _id_de_cluster()
             formatar = [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
                         "-t", id_cluster, "-c", str(propriedades)]  # fmt: skip
             saida = subprocess.run(formatar, capture_output=True, text=True, check=False)
@@ -283,3 +283,12 @@ class BrokerKafkaLocal:
         metadados = self._admin().list_topics(timeout=5)
         topicos = {n: len(t.partitions) for n, t in metadados.topics.items() if not n.startswith("__")}
         return StatusBroker(True, pid, self.bootstrap, topicos)
+
+
+def _id_de_cluster() -> str:
+    """Um UUID em base64 de URL que não começa com "-": a linha de comando do Kafka o leria como opção (1 em 64
+    formatações falhava assim; o ``Uuid.randomUuid`` do próprio Kafka sorteia de novo pelo mesmo motivo)."""
+    while True:
+        candidato = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidato.startswith("-"):
+            return candidato

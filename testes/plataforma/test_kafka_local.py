@@ -119,3 +119,13 @@ def test_cli_configuracao_invalida_sai_com_codigo_2(tmp_path: Path) -> None:
     assert resultado.returncode == 2
     assert "'kafka_particoes'" in resultado.stderr
     assert "argumento de linha de comando" in resultado.stderr
+
+
+def test_id_de_cluster_nunca_comeca_com_hifen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Um id que começa com "-" vira opção na linha de comando do formatador do KRaft (falha ao acaso, 1 em 64)."""
+    from plataforma import kafka_local
+
+    # O primeiro sorteio dá um id com "-" na frente (bytes 0xf8...: "-" em base64 de URL); o segundo, não.
+    sorteios = iter([uuid.UUID(bytes=b"\xf8" + b"\x00" * 15), uuid.UUID(bytes=b"\x00" * 16)])
+    monkeypatch.setattr(kafka_local.uuid, "uuid4", lambda: next(sorteios))
+    assert kafka_local._id_de_cluster() == "AAAAAAAAAAAAAAAAAAAAAA"
