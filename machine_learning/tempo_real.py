@@ -41,7 +41,13 @@ import numpy as np
 import pandas as pd
 
 from machine_learning.limites import Bloqueio
-from machine_learning.nucleo import NucleoDeDecisao, ResultadoDoLote, mensagens_kafka
+from machine_learning.nucleo import (
+    ErroDeRecuperacao,
+    NucleoDeDecisao,
+    ResultadoDoLote,
+    mensagens_kafka,
+    mensagens_para_df,
+)
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
 from plataforma.kafka_cliente import criar_topicos, particoes_do_topico
@@ -53,7 +59,7 @@ from processamento.estado import ArmazemDeEstado, aplicar_estado, juntar_estado
 from processamento.features import ParametrosFeatures
 
 if TYPE_CHECKING:
-    from confluent_kafka import Consumer, Message
+    from confluent_kafka import Consumer
     from pyspark.sql import SparkSession
 
     from monitoramento.metricas import MetricasDaPontuacao
@@ -116,23 +122,6 @@ def marcas_para_registro(marcas: pd.DataFrame | None) -> list[tuple[str, int]]:
         return []
     instantes = pd.to_datetime(marcas["data_hora_notificacao"], utc=True).astype("int64") // 1_000_000
     return list(zip(marcas["recebedor_id_conta"].tolist(), instantes.tolist(), strict=True))
-
-
-def mensagens_para_df(mensagens: list[Message]) -> pd.DataFrame:
-    """As mensagens do Kafka com os nomes da bronze: o que o núcleo recebe de qualquer alimentador."""
-    return pd.DataFrame(
-        {
-            "valor_bruto": [m.value() for m in mensagens],
-            "topico": [m.topic() for m in mensagens],
-            "particao": np.fromiter((m.partition() for m in mensagens), np.int32, len(mensagens)),
-            "offset": np.fromiter((m.offset() for m in mensagens), np.int64, len(mensagens)),
-            "timestamp_kafka": pd.to_datetime([m.timestamp()[1] for m in mensagens], unit="ms", utc=True),
-        }
-    )
-
-
-class ErroDeRecuperacao(RuntimeError):
-    """O estado não pode ser reconstruído de forma exata: parar é melhor que decidir com estado errado."""
 
 
 class DecisorEmTempoReal:
@@ -567,7 +556,14 @@ def executar_decisao(spark: SparkSession | None, cfg: Configuracao, disponivel: 
     from monitoramento.metricas import MetricasDaPontuacao
     from processamento.pseudonimizacao import obter_chave
 
-    decisor = DecisorEmTempoReal(cfg, obter_chave(cfg), spark, MetricasDaPontuacao(cfg))
+    if cfg.processos_decisao:  # N processos em duas etapas (tempo_real_etapas.py)
+        from machine_learning.tempo_real_etapas import DecisorEmEtapas
+
+        decisor: DecisorEmTempoReal | DecisorEmEtapas = DecisorEmEtapas(
+            cfg, obter_chave(cfg), spark, MetricasDaPontuacao(cfg)
+        )
+    else:
+        decisor = DecisorEmTempoReal(cfg, obter_chave(cfg), spark, MetricasDaPontuacao(cfg))
     decisor.iniciar()
     try:
         decisor.executar(disponivel=disponivel)

@@ -170,6 +170,15 @@ class Configuracao:
             _TOPICO,
         ),
     )
+    topico_features_recebedor: str = field(
+        default="pix.decisoes.recebedor",
+        metadata=_texto(
+            "só na decisão em etapas (processos_decisao >= 1): as features do recebedor de cada Pix, publicadas pela "
+            "etapa do recebedor na mesma partição do Pix, para a etapa do pagador",
+            "nome de tópico Kafka",
+            _TOPICO,
+        ),
+    )
     offsets_iniciais: str = field(
         default="earliest", metadata=_opcoes("onde um stream novo começa a ler", "earliest", "latest")
     )
@@ -236,6 +245,30 @@ class Configuracao:
     max_mensagens_lote_decisao: int = field(
         default=5_000,
         metadata=_inteiro("máximo de mensagens que a decisão em tempo real junta num lote", 1, 1_000_000),
+    )
+    processos_decisao: int = field(
+        default=0,
+        metadata=_inteiro(
+            "0: a decisão em tempo real num processo só, com o estado inteiro; N >= 1: a decisão em duas etapas "
+            "(recebedor e pagador), dividida entre N processos, cada um com as partições p em que p % N = "
+            "processo_decisao",
+            0,
+            64,
+        ),
+    )
+    processo_decisao: int = field(
+        default=0,
+        metadata=_inteiro("na decisão em etapas, qual dos processos_decisao este processo é (de 0 a N-1)", 0, 63),
+    )
+    atraso_ordem_decisao_ms: int = field(
+        default=500,
+        metadata=_inteiro(
+            "na decisão em etapas, quanto a etapa do recebedor espera por uma partição sem Pix novos (tempo do "
+            "evento atrás do relógio) antes de seguir sem ela",
+            0,
+            600_000,
+            "milissegundos",
+        ),
     )
     intervalo_escrita_decisoes_s: int = field(
         default=5,
@@ -468,6 +501,11 @@ def _validar_conjunto(cfg: Configuracao) -> None:
         raise ErroDeConfiguracao(
             f"kafka_protocolo={cfg.kafka_protocolo} exige usuário e senha do Kafka. No Databricks, crie os "
             f"segredos {chaves} no escopo '{cfg.escopo_segredos}'; localmente, defina {variaveis}."
+        )
+    if cfg.processos_decisao and cfg.processo_decisao >= cfg.processos_decisao:
+        raise ErroDeConfiguracao(
+            f"processo_decisao={cfg.processo_decisao} fora de 0..{cfg.processos_decisao - 1}: com "
+            f"processos_decisao={cfg.processos_decisao}, cada processo recebe um número de 0 a N-1."
         )
     if len(set(cfg.topicos)) != 3:
         raise ErroDeConfiguracao(f"Os três tópicos precisam ser distintos; recebido {cfg.topicos}.")

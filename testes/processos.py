@@ -14,6 +14,7 @@ from testes.util import esperar
 
 CAMPOS_ISOLADOS = (
     "dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes", "topico_lotes_decisao",
+    "topico_features_recebedor",
 )  # fmt: skip
 
 

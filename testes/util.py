@@ -85,6 +85,7 @@ def cfg_isolada(cfg_teste: Configuracao, broker: BrokerKafkaLocal, nome: str, pa
         topico_med=f"{sufixo}.med",
         topico_decisoes=f"{sufixo}.decisoes",
         topico_lotes_decisao=f"{sufixo}.decisoes.lotes",
+        topico_features_recebedor=f"{sufixo}.decisoes.recebedor",
     )
     broker.criar_topicos(cfg.topicos, particoes)
     return cfg
