@@ -120,6 +120,11 @@ class DecisorEmEtapas:
         self._cons_rec = Consumer({**opcoes, **comum, "group.id": self.grupo_recebedor})
         self._cons_pag = Consumer({**opcoes, **comum, "group.id": self.grupo_pagador, "auto.offset.reset": "earliest"})
         self._recuperar()
+        if self.proximo_lote == 0 and cfg.estado_inicial_decisao == "silver":
+            log.warning(
+                "Decisão em etapas: estado_inicial_decisao=silver não vale neste modo (ainda sem aquecimento); o "
+                "estado começa frio. docs/arquitetura.md, 'Escalar para vários processos'."
+            )
         self._iniciado = True
         self.servicos.iniciar()
         congelar_objetos_da_partida()
