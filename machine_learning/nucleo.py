@@ -249,6 +249,26 @@ class ErroDeRecuperacao(RuntimeError):
     """O estado não pode ser reconstruído de forma exata: parar é melhor que decidir com estado errado."""
 
 
+def marcas_para_registro(marcas: pd.DataFrame | None) -> list[tuple[str, int]]:
+    if marcas is None or marcas.empty:
+        return []
+    instantes = pd.to_datetime(marcas["data_hora_notificacao"], utc=True).astype("int64") // 1_000_000
+    return list(zip(marcas["recebedor_id_conta"].tolist(), instantes.tolist(), strict=True))
+
+
+def marcas_de_registro(marcas: list) -> pd.DataFrame | None:
+    """O inverso de ``marcas_para_registro``: as marcas MED de um registro de lote, como o motor as recebe."""
+    if not marcas:
+        return None
+    recebedores, instantes = zip(*marcas, strict=True)
+    return pd.DataFrame(
+        {
+            "recebedor_id_conta": list(recebedores),
+            "data_hora_notificacao": pd.to_datetime(list(instantes), unit="ms", utc=True),
+        }
+    )
+
+
 # O tópico das decisões ----------------------------------------------------------------------------
 def _iso(coluna: pd.Series) -> list[str | None]:
     """``2026-11-27T23:41:07.412Z`` (milissegundos truncados, como no contrato); nulo vira None.

@@ -45,6 +45,8 @@ from machine_learning.nucleo import (
     ErroDeRecuperacao,
     NucleoDeDecisao,
     ResultadoDoLote,
+    marcas_de_registro,
+    marcas_para_registro,
     mensagens_kafka,
     mensagens_para_df,
 )
@@ -106,22 +108,7 @@ class RegistroDeLote:
         return cls(int(d["lote"]), int(d["agora_ms"]), faixas, marcas, d["med_ate"], d.get("bloqueios", []))
 
     def marcas_df(self) -> pd.DataFrame | None:
-        if not self.marcas:
-            return None
-        recebedores, instantes = zip(*self.marcas, strict=True)
-        return pd.DataFrame(
-            {
-                "recebedor_id_conta": list(recebedores),
-                "data_hora_notificacao": pd.to_datetime(list(instantes), unit="ms", utc=True),
-            }
-        )
-
-
-def marcas_para_registro(marcas: pd.DataFrame | None) -> list[tuple[str, int]]:
-    if marcas is None or marcas.empty:
-        return []
-    instantes = pd.to_datetime(marcas["data_hora_notificacao"], utc=True).astype("int64") // 1_000_000
-    return list(zip(marcas["recebedor_id_conta"].tolist(), instantes.tolist(), strict=True))
+        return marcas_de_registro(self.marcas)
 
 
 class DecisorEmTempoReal:

@@ -1,14 +1,17 @@
 """Decisão em etapas com o broker real: 2 processos de verdade num tópico de 4 partições = 1 processo.
 
 Os dois processos são o notebook do modelo (``modo=pontuar``) rodando como dois jobs, cada um com o seu
-``processo_decisao``; a referência é um processo só sobre o mesmo tópico de transações, noutra implantação. As
-decisões que um consumidor ``read_committed`` vê e as features do recebedor publicadas têm de ser as mesmas.
+``processo_decisao``; um deles leva SIGKILL com a transação de um lote aberta e é reiniciado. A referência é um
+processo só sobre o mesmo tópico de transações, noutra implantação. As decisões que um consumidor
+``read_committed`` vê (cada uma uma vez) e as features do recebedor publicadas têm de ser as mesmas.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -59,28 +62,36 @@ def _registros_do_recebedor(cfg: Configuracao) -> pd.DataFrame:
     return pd.DataFrame(linhas).set_index(["particao", "offset"]).sort_index()
 
 
-def test_dois_processos_num_topico_de_quatro_particoes_decidem_como_um(
+def test_dois_processos_num_topico_de_quatro_particoes_decidem_como_um_mesmo_com_uma_queda(
     cfg_teste: Configuracao, broker_kafka: BrokerKafkaLocal, tmp_path: Path
 ) -> None:
     cfg = cfg_isolada(cfg_teste, broker_kafka, "etapas", particoes=PARTICOES).com(
-        estado_inicial_decisao="vazio", max_mensagens_lote_decisao=97, processos_decisao=2
-    )
+        estado_inicial_decisao="vazio", max_mensagens_lote_decisao=50, processos_decisao=2,
+        intervalo_snapshot_decisao_s=1,
+    )  # fmt: skip
     tudo = gerar_tudo(Parametros(semente=17, clientes=400, dias=2.0, taxa_fraude=0.03, taxa_invalidas=0.05))
     enviadas = produzir_mensagens(cfg.kafka_bootstrap, cfg.topico_transacoes, tudo.transacoes, tudo.chaves)
 
     # Dois jobs, cada um com o seu número; os dois leem tudo e decidem a metade das partições.
     log = tmp_path / "etapas.log"
     campos = ("max_mensagens_lote_decisao", "estado_inicial_decisao", "processos_decisao", "processo_decisao",
-              "pushgateway_url")  # fmt: skip
+              "pushgateway_url", "intervalo_snapshot_decisao_s")  # fmt: skip
     argumentos = ["modelo", "--modo", "pontuar", "--disponivel"]
     configurar_mlflow(cfg)
     mlflow.MlflowClient().search_registered_models()  # o registro já existe: os dois não o criam ao mesmo tempo
-    processos = [
-        executar_em_processo(cfg.com(processo_decisao=i, pushgateway_url=""), log, argumentos, campos, CHAVE)
-        for i in range(2)
-    ]
-    for processo in processos:
-        assert processo.wait(400) == 0, log.read_text(errors="replace")[-4000:]
+
+    def processo(i: int, extras: dict[str, str] | None = None) -> subprocess.Popen:
+        return executar_em_processo(cfg.com(processo_decisao=i, pushgateway_url=""), log, argumentos, campos, CHAVE,
+                                    extras)  # fmt: skip
+
+    # O processo 1 morre com a transação do seu 3º lote do pagador aberta (decisões já no broker, sem commit).
+    zero, um_que_cai = processo(0), processo(1, {"DETECTOR_PIX_PONTO_DE_FALHA": "etapas_antes_do_commit:2"})
+    assert um_que_cai.wait(400) == -signal.SIGKILL, log.read_text(errors="replace")[-4000:]
+    # Reiniciado, reconstrói o estado (snapshot + lotes registrados) e termina; o processo 0 esperava por ele.
+    de_volta = processo(1)
+    for p in (zero, de_volta):
+        assert p.wait(400) == 0, log.read_text(errors="replace")[-4000:]
+    assert "lotes refeitos" in log.read_text(errors="replace")
 
     # Referência: um processo só, noutra implantação, sobre o mesmo tópico de transações.
     um = cfg.com(
@@ -118,10 +129,19 @@ def test_dois_processos_num_topico_de_quatro_particoes_decidem_como_um(
     de_novo.encerrar()
     assert len(ler_decisoes_kafka(cfg)) == len(dois_d)
 
-    # Sem o estado que cobre os offsets confirmados (uma queda, neste modo), a partida para e diz o que fazer.
+    # Sem snapshot, o estado sai só dos lotes registrados; sem eles (outro tópico de lotes), a partida para e diz o que
+    # fazer, em vez de decidir com estado errado.
     for arquivo in Path(de_novo.armazem.pasta).glob("*"):
         arquivo.unlink()
-    sem_estado = DecisorEmEtapas(cfg.com(processo_decisao=1), CHAVE)
+    so_do_log = DecisorEmEtapas(cfg.com(processo_decisao=1), CHAVE)
+    so_do_log.iniciar()
+    assert so_do_log.lotes_refeitos > 0
+    so_do_log.encerrar()
+    for arquivo in Path(de_novo.armazem.pasta).glob("*"):
+        arquivo.unlink()
+    sem_estado = DecisorEmEtapas(
+        cfg.com(processo_decisao=1, topico_lotes_decisao=f"{cfg.topico_lotes_decisao}.outro"), CHAVE
+    )
     with pytest.raises(ErroDeRecuperacao, match=r"uso_operacional\.md"):
         sem_estado.iniciar()
     sem_estado.encerrar()
