@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +37,10 @@ AQUECIMENTO_S = 5
 DESENHOS = {"piso": "piso (Kafka -> Kafka, sem trabalho)", "microlote": "micro-batch do Spark (linha de base)",
             "tempo_real": "tempo real (o projeto)"}  # fmt: skip
 IMAGEM = Path("docs/img/latencia_decisao.png")
+# Os campos que um processo da decisão em etapas recebe do benchmark (o resto é o padrão).
+_CAMPOS_ETAPAS = ("dados_dir", "kafka_bootstrap", "topico_transacoes", "topico_med", "topico_decisoes",
+                  "topico_lotes_decisao", "topico_features_recebedor", "mlflow_tracking_uri", "mlflow_registry_uri",
+                  "processos_decisao")  # fmt: skip
 
 
 class CpuOcupada:
@@ -123,14 +131,26 @@ def _laco_do_piso(cfg, parar: threading.Event, pronto: threading.Event, contagem
 
 def _aquecer_coordenador_de_transacoes(cfg) -> None:
     """Num broker novo, os coordenadores de transações e de grupos levam segundos para carregar: fora da medição."""
-    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
     from plataforma.kafka_opcoes import opcoes_cliente_kafka
 
     Producer({**opcoes_cliente_kafka(cfg), "transactional.id": "bench:aquecimento"}).init_transactions(180)
     consumidor = Consumer({**opcoes_cliente_kafka(cfg), "group.id": "bench:aquecimento"})
+    limite = time.monotonic() + 180
     try:
-        consumidor.committed([TopicPartition("bench.aquecimento", 0)], timeout=180)  # cria __consumer_offsets
+        while True:  # cria __consumer_offsets; enquanto ele carrega, o broker responde "não sou o coordenador"
+            try:
+                consumidor.committed([TopicPartition("bench.aquecimento", 0)], timeout=60)
+                return
+            except KafkaException as erro:
+                recarregando = erro.args[0].code() in (
+                    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                    KafkaError.COORDINATOR_NOT_AVAILABLE,
+                )  # fmt: skip
+                if not (recarregando or erro.args[0].retriable()) or time.monotonic() > limite:
+                    raise
+                time.sleep(1)
     finally:
         consumidor.close()
 
@@ -174,6 +194,9 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
         alvo = _guardando_erro(decisor.executar, erros)
         linha = threading.Thread(target=alvo, kwargs={"parar": parar}, daemon=True)
         linha.start()
+    elif desenho == "etapas":
+        linha = None
+        processos = _iniciar_etapas(cfg)
     else:
         from machine_learning.pontuacao import iniciar_pontuacao
 
@@ -187,6 +210,8 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
     if desenho == "microlote":
         consulta.stop()
         pontuador.encerrar()
+    elif desenho == "etapas":
+        _parar_etapas(processos)
     else:
         parar.set()
         linha.join(60)
@@ -211,6 +236,44 @@ def medir(spark, cfg, desenho: str, tps: float, duracao_s: float) -> dict[str, f
         "p50_s": float(p[0]), "p95_s": float(p[1]), "p99_s": float(p[2]),
         "max_s": float(medidas.max()) if len(medidas) else np.nan, "cpu": cpu.fracao,
     }  # fmt: skip
+
+
+def _iniciar_etapas(cfg) -> list[tuple[subprocess.Popen, Path]]:
+    """Os N processos da decisão em etapas, como N jobs (``executar modelo --modo pontuar``); espera todos partirem."""
+    processos = []
+    for i in range(cfg.processos_decisao):
+        saida = Path(cfg.dados_dir) / f"etapas-{i}.log"
+        saida.parent.mkdir(parents=True, exist_ok=True)
+        comando = [
+            sys.executable, "-m", "aplicacao.cli",
+            *(f"-D{campo}={getattr(cfg, campo)}" for campo in _CAMPOS_ETAPAS),
+            f"-Dprocesso_decisao={i}", "-Destado_inicial_decisao=vazio", "-Dpushgateway_url=",
+            "executar", "modelo", "--modo", "pontuar",
+        ]  # fmt: skip
+        ambiente = {**os.environ, "DETECTOR_PIX_CHAVE_PSEUDONIMIZACAO": CHAVE.decode(),
+                    "DETECTOR_PIX_SPARK_MEMORIA": "1g"}  # fmt: skip
+        with saida.open("ab") as log:
+            processos.append((subprocess.Popen(comando, env=ambiente, stdout=log, stderr=subprocess.STDOUT), saida))
+    limite = time.monotonic() + 240
+    for processo, saida in processos:
+        while "Decisão em etapas: processo" not in saida.read_text(errors="replace"):
+            if processo.poll() is not None or time.monotonic() > limite:
+                _parar_etapas(processos)
+                raise RuntimeError(f"a decisão em etapas não partiu: {saida.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.5)
+    return processos
+
+
+def _parar_etapas(processos: list[tuple[subprocess.Popen, Path]]) -> None:
+    for processo, _ in processos:
+        if processo.poll() is None:
+            processo.send_signal(signal.SIGINT)
+    for processo, _ in processos:
+        try:
+            processo.wait(60)
+        except subprocess.TimeoutExpired:
+            processo.kill()
+            processo.wait(10)
 
 
 def executar_benchmark(args: argparse.Namespace) -> int:
@@ -239,19 +302,22 @@ def executar_benchmark(args: argparse.Namespace) -> int:
                 cfg = base.com(
                     topico_transacoes=f"bench.{nome}.transacoes", topico_med=f"bench.{nome}.med",
                     topico_decisoes=f"bench.{nome}.decisoes", topico_lotes_decisao=f"bench.{nome}.lotes",
+                    topico_features_recebedor=f"bench.{nome}.recebedor",
                     dados_dir=str(pasta / nome), mlflow_tracking_uri=base.uri_tracking,
                     mlflow_registry_uri=base.uri_registro,
                 )  # fmt: skip
                 broker.criar_topicos(cfg.topicos, decisoes=cfg.topico_decisoes)  # decisões com a hora do broker
                 return cfg
 
+            desenhos = ("piso", "tempo_real", "etapas") if args.etapas else tuple(DESENHOS)
             for tps in taxas:
-                for desenho in DESENHOS:
+                for desenho in desenhos:
                     print(f"{desenho}: {numero(tps)} Pix/s por {numero(args.duracao)} s...", flush=True)
-                    r = medir(spark, cfg_de(f"{desenho}.{tps:g}"), desenho, tps, args.duracao)
+                    cfg = cfg_de(f"{desenho}.{tps:g}").com(processos_decisao=args.etapas if desenho == "etapas" else 0)
+                    r = medir(spark, cfg, desenho, tps, args.duracao)
                     resultados[(desenho, tps)] = r
                     print(f"  p50 {numero(r['p50_s'], 3)} s, p99 {numero(r['p99_s'], 3)} s", flush=True)
-            for tps in [float(t) for t in args.sustentavel.split(",") if t]:
+            for tps in [] if args.etapas else [float(t) for t in args.sustentavel.split(",") if t]:
                 print(f"tempo real, taxa sustentável: {numero(tps)} Pix/s por 60 s...", flush=True)
                 r = medir(spark, cfg_de(f"sustentavel.{tps:g}"), "tempo_real", tps, 60)
                 sustentavel.append((tps, r))
@@ -261,7 +327,10 @@ def executar_benchmark(args: argparse.Namespace) -> int:
         finally:
             broker.parar()
     if not args.sem_docs:
-        escrever_em_docs(args, versao, taxas, resultados, sustentavel)
+        if args.etapas:
+            escrever_etapas_em_docs(args, versao, taxas, resultados)
+        else:
+            escrever_em_docs(args, versao, taxas, resultados, sustentavel)
     return 0
 
 
@@ -361,6 +430,57 @@ Taxa máxima sustentável do tempo real (p99 <= 1 s durante 60 s): {maxima}.
     gravar_secao("Pontuação (decisão no stream)", corpo)
 
 
+def escrever_etapas_em_docs(
+    args: argparse.Namespace, versao: str, taxas: list[float], resultados: dict[tuple[str, float], dict[str, float]]
+) -> None:
+    """A seção da decisão em etapas: piso, um processo e N processos, lado a lado, na mesma execução."""
+    n = numero
+    rotulos = {"piso": DESENHOS["piso"], "tempo_real": "tempo real, um processo",
+               "etapas": f"em etapas, {args.etapas} processos"}  # fmt: skip
+    linhas, razoes = [], []
+    for tps in taxas:
+        for desenho, rotulo in rotulos.items():
+            r = resultados[(desenho, tps)]
+            linhas.append(
+                [n(tps), rotulo, n(r["medidas"]), n(r["por_s"]), n(r["p50_s"] * 1000), n(r["p95_s"] * 1000),
+                 n(r["p99_s"] * 1000), n(r["max_s"] * 1000), n(r["cpu"] * 100)]
+            )  # fmt: skip
+        etapas, um, piso = (resultados[(d, tps)]["p99_s"] for d in ("etapas", "tempo_real", "piso"))
+        razoes.append([n(tps), n(etapas / um, 2), n(etapas / piso, 2)])
+    comando = f"detector-pix bench pontuacao --taxas {args.taxas} --duracao {args.duracao:g} --etapas {args.etapas}"
+    corpo = f"""Comando: `{comando}`.
+Data: {agora()}. Máquina: {maquina()}. Carga média ao terminar (1/5/15 min): {carga()}.
+
+A decisão dividida em {args.etapas} processos ([arquitetura.md](arquitetura.md#escalar-para-vários-processos)),
+cada um como um job (`executar modelo --modo pontuar`), ao lado do piso e do caminho de um processo, com o mesmo
+champion (GBM, versão {versao}) e o mesmo tráfego ao vivo, num tópico de {numero(2)} partições. Cada processo
+interpreta todas as mensagens (etapa do recebedor) e decide as suas partições (etapa do pagador); um Pix espera
+a transação da etapa do recebedor antes da sua. Nesta máquina de 2 núcleos os processos dividem os núcleos com o
+broker e o gerador: a medida é do custo do desenho, não do ganho de escala, que pede núcleos livres.
+
+{
+        tabela_markdown(
+            [
+                "Pix/s",
+                "desenho",
+                "decisões medidas",
+                "decididas/s",
+                "p50 (ms)",
+                "p95 (ms)",
+                "p99 (ms)",
+                "máx (ms)",
+                "CPU ocupada (%)",
+            ],
+            linhas,
+            alinhamento="rlrrrrrrr",
+        )
+    }
+
+{tabela_markdown(["Pix/s", "p99 em etapas / um processo", "p99 em etapas / piso"], razoes)}
+"""
+    gravar_secao("Pontuação em etapas (vários processos)", corpo)
+
+
 def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     """``detector-pix bench pontuacao``."""
     alvo = alvos.add_parser(
@@ -371,6 +491,11 @@ def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     alvo.add_argument(
         "--sustentavel", default="2000,3000,4000,5000,6000,8000,10000",
         help="taxas (crescentes) para achar a máxima com p99 <= 1 s em 60 s; vazio = não procurar",
+    )  # fmt: skip
+    alvo.add_argument(
+        "--etapas", type=int, default=0, metavar="N",
+        help="mede a decisão em etapas com N processos, ao lado do piso e do caminho de um processo, numa seção "
+        "própria de docs/benchmarks.md (em vez dos três desenhos de sempre)",
     )  # fmt: skip
     alvo.add_argument("--sem-docs", action="store_true", help="não grava em docs/benchmarks.md")
     alvo.set_defaults(func=executar_benchmark)
