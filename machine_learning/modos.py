@@ -37,6 +37,10 @@ PARAMETROS_PONTUACAO = (
     "offsets_iniciais",
     "max_mensagens_lote_decisao",
     "estado_inicial_decisao",
+    "processos_decisao",  # >= 1: a decisão em etapas (tempo_real_etapas.py), com os três abaixo
+    "processo_decisao",
+    "topico_features_recebedor",
+    "atraso_ordem_decisao_ms",
     "tabela_limites_clientes",
     "intervalo_snapshot_decisao_s",
     "intervalo_modelo_s",

@@ -66,6 +66,8 @@ OUTROS_RAMOS = {
     "kafka_protocolo": {"kafka_sasl_mecanismo", "kafka_usuario", "kafka_senha"},  # SASL_*: mecanismo e credenciais
     # Tabelas com nome de três partes (Unity Catalog) ou pastas Delta locais, debaixo de dados_dir.
     "catalogo": {"esquema", "dados_dir"},
+    # processos_decisao >= 1: a decisão em etapas (o teste roda o caminho de um processo).
+    "processos_decisao": {"processo_decisao", "topico_features_recebedor", "atraso_ordem_decisao_ms"},
 }
 # Lidos só no modo contínuo (disponivel=nao, o dos jobs): o intervalo entre micro-batches.
 SO_NO_MODO_CONTINUO = {
