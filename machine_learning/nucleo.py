@@ -35,7 +35,9 @@ from processamento.features import COLUNAS_ENTRADA, MotorDeFeatures, ParametrosF
 from processamento.silver import interpretar_transacoes_pandas
 
 if TYPE_CHECKING:
-    from confluent_kafka import Message
+    from collections.abc import Iterator
+
+    from confluent_kafka import Consumer, Message
 
 INTERVALO_EXPIRACAO = 200  # lotes entre duas varreduras de expiração do estado (lotes aqui são curtos)
 
@@ -247,6 +249,48 @@ def mensagens_para_df(mensagens: list[Message]) -> pd.DataFrame:
 
 class ErroDeRecuperacao(RuntimeError):
     """O estado não pode ser reconstruído de forma exata: parar é melhor que decidir com estado errado."""
+
+
+def reler_faixas(
+    leitor: Consumer, topico: str, faixas_por_lote: list[dict[int, tuple[int, int]]]
+) -> Iterator[list[Message]]:
+    """As mensagens de cada lote registrado (``partição -> [início, fim)``), lote a lote, numa leitura só do tópico.
+
+    ``leitor``: um consumidor sem commit, ``read_committed``, com aviso de fim de partição (o que a recuperação usa).
+    Uma faixa além do fim atual do tópico termina no fim (o que existe); o fechamento do leitor fica com quem chama.
+    """
+    from confluent_kafka import KafkaError, TopicPartition
+
+    inicios: dict[int, int] = {}
+    for faixas in faixas_por_lote:
+        for p, (a, b) in faixas.items():
+            if b > a:
+                inicios.setdefault(p, a)
+    guardadas: dict[int, list[Message]] = {p: [] for p in inicios}
+    vistos = {p: a - 1 for p, a in inicios.items()}
+    no_fim: set[int] = set()
+    if inicios:
+        leitor.assign([TopicPartition(topico, p, a) for p, a in inicios.items()])
+    for faixas in faixas_por_lote:
+        while [p for p, (a, b) in faixas.items() if b > a and vistos[p] < b - 1 and p not in no_fim]:
+            for m in leitor.consume(10_000, timeout=1.0):
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        no_fim.add(m.partition())
+                        continue
+                    raise ErroDeRecuperacao(f"Kafka: erro relendo {topico}: {m.error()}")
+                guardadas[m.partition()].append(m)
+                vistos[m.partition()] = m.offset()
+                no_fim.discard(m.partition())
+        do_lote: list[Message] = []
+        for p, (a, b) in faixas.items():
+            if b <= a:
+                continue
+            deste = guardadas[p]
+            corte = next((i for i, m in enumerate(deste) if m.offset() >= b), len(deste))
+            do_lote += [m for m in deste[:corte] if m.offset() >= a]
+            guardadas[p] = deste[corte:]
+        yield do_lote
 
 
 def marcas_para_registro(marcas: pd.DataFrame | None) -> list[tuple[str, int]]:

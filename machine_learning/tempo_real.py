@@ -49,6 +49,7 @@ from machine_learning.nucleo import (
     marcas_para_registro,
     mensagens_kafka,
     mensagens_para_df,
+    reler_faixas,
 )
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
@@ -57,7 +58,7 @@ from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.memoria import congelar_objetos_da_partida
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint
-from processamento.estado import ArmazemDeEstado, aplicar_estado, juntar_estado
+from processamento.estado import ArmazemDeEstado, SnapshotsEmSegundoPlano, aplicar_estado, juntar_estado
 from processamento.features import ParametrosFeatures
 
 if TYPE_CHECKING:
@@ -132,9 +133,10 @@ class DecisorEmTempoReal:
         self.proximo_lote = 0
         self.posicoes: dict[int, int] = {}  # partição -> próximo offset (o que a transação confirmou)
         self.proximo_registro = 0  # offset, no tópico de lotes, depois do registro do último lote
-        self.ultimo_snapshot = time.monotonic()
+        self.snapshots = SnapshotsEmSegundoPlano(
+            self.armazem, cfg.intervalo_snapshot_decisao_s, "detector-pix-snapshot"
+        )
         self.lotes_refeitos = 0
-        self._snapshot: threading.Thread | None = None
         self._produtor = None
         self._consumidor: Consumer | None = None
         self._particoes: list[int] = []
@@ -337,41 +339,12 @@ class DecisorEmTempoReal:
 
     def _refazer(self, registros: list[RegistroDeLote]) -> int:
         """Passa cada lote registrado pelo núcleo de novo (sem decidir): o estado volta ao dos offsets confirmados."""
-        from confluent_kafka import KafkaError, TopicPartition
-
-        topico = self.cfg.topico_transacoes
-        inicios: dict[int, int] = {}
-        for registro in registros:
-            for p, (a, _) in registro.faixas.items():
-                inicios.setdefault(p, a)
         leitor = self._leitor_de_recuperacao()
-        guardadas: dict[int, list] = {p: [] for p in inicios}
-        no_fim: set[int] = set()
-        vistos: dict[int, int] = {p: a - 1 for p, a in inicios.items()}
         med_ate = -1
         try:
-            leitor.assign([TopicPartition(topico, p, a) for p, a in inicios.items()])
-            for registro in registros:
-                faltam = lambda r=registro: [  # noqa: E731
-                    p for p, (_, fim) in r.faixas.items() if vistos[p] < fim - 1 and p not in no_fim
-                ]
-                while faltam():
-                    for m in leitor.consume(10_000, timeout=1.0):
-                        if m.error():
-                            if m.error().code() == KafkaError._PARTITION_EOF:
-                                no_fim.add(m.partition())
-                                continue
-                            raise ErroDeRecuperacao(f"Kafka: erro relendo {topico}: {m.error()}")
-                        guardadas[m.partition()].append(m)
-                        vistos[m.partition()] = m.offset()
-                        no_fim.discard(m.partition())
-                do_lote = []
-                for p, (a, fim) in registro.faixas.items():
-                    deste = guardadas[p]
-                    corte = next((i for i, m in enumerate(deste) if m.offset() >= fim), len(deste))
-                    do_lote += [m for m in deste[:corte] if m.offset() >= a]
-                    guardadas[p] = deste[corte:]
-                    self.posicoes[p] = fim
+            relidas = reler_faixas(leitor, self.cfg.topico_transacoes, [r.faixas for r in registros])
+            for registro, do_lote in zip(registros, relidas, strict=True):
+                self.posicoes.update({p: fim for p, (_, fim) in registro.faixas.items()})
                 self.nucleo.decidir(
                     mensagens_para_df(do_lote), registro.lote, registro.agora_ms / 1000, registro.marcas_df()
                 )
@@ -489,21 +462,8 @@ class DecisorEmTempoReal:
 
     # Snapshots ---------------------------------------------------------------------------------
     def _talvez_snapshot(self, forcar: bool = False) -> None:
-        """Copia o estado (no laço, rápido) e o grava inteiro noutra linha; um de cada vez."""
-        agora = time.monotonic()
-        if self.proximo_lote == 0 or (self._snapshot is not None and self._snapshot.is_alive()):
-            return
-        if not forcar and agora - self.ultimo_snapshot < self.cfg.intervalo_snapshot_decisao_s:
-            return
-        self.ultimo_snapshot = agora
-        estado = self.estado_completo()
-        lote = self.proximo_lote - 1
-        self._snapshot = threading.Thread(
-            target=self._gravar_snapshot, args=(lote, estado), name="detector-pix-snapshot", daemon=True
-        )
-        self._snapshot.start()
-        if forcar:
-            self._snapshot.join()
+        if self.proximo_lote > 0:
+            self.snapshots.talvez(self.proximo_lote - 1, self.estado_completo, forcar)
 
     def estado_completo(self) -> dict[str, np.ndarray]:
         """Tudo o que o snapshot guarda: o estado do núcleo e onde ele está nos tópicos."""
@@ -515,12 +475,6 @@ class DecisorEmTempoReal:
             "meta.posicoes": np.array([self.posicoes[p] for p in particoes], np.int64),
             "meta.proximo_registro": np.array([self.proximo_registro], np.int64),
         }
-
-    def _gravar_snapshot(self, lote: int, estado: dict[str, np.ndarray]) -> None:
-        try:
-            self.armazem.salvar_snapshot(lote, estado)
-        except Exception as erro:  # sem snapshot novo a recuperação refaz mais lotes, mas nada se perde
-            log.warning("Snapshot do lote %s falhou (%s); o anterior continua valendo.", lote, erro)
 
     def encerrar(self) -> None:
         """Snapshot final, tarefas paradas e clientes Kafka fechados."""

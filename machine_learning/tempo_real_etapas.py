@@ -42,6 +42,7 @@ from machine_learning.nucleo import (
     marcas_para_registro,
     mensagens_kafka,
     mensagens_para_df,
+    reler_faixas,
 )
 from machine_learning.pontuacao import ServicosDaDecisao
 from plataforma.config import Configuracao
@@ -50,7 +51,7 @@ from plataforma.kafka_opcoes import opcoes_cliente_kafka
 from plataforma.memoria import congelar_objetos_da_partida
 from plataforma.mlflow_local import configurar_mlflow
 from plataforma.tabelas import checkpoint
-from processamento.estado import ArmazemDeEstado, aplicar_estado, juntar_estado
+from processamento.estado import ArmazemDeEstado, SnapshotsEmSegundoPlano, aplicar_estado, juntar_estado
 from processamento.features import ParametrosFeatures
 
 if TYPE_CHECKING:
@@ -102,8 +103,9 @@ class DecisorEmEtapas:
         self.lote_recebedor = 0
         self.proximo_registro = 0  # offset, no tópico de lotes, depois do último registro deste processo
         self.lotes_refeitos = 0
-        self.ultimo_snapshot = time.monotonic()
-        self._snapshot: threading.Thread | None = None
+        self.snapshots = SnapshotsEmSegundoPlano(
+            self.armazem, cfg.intervalo_snapshot_decisao_s, "detector-pix-snapshot-etapas"
+        )
         self._iniciado = False  # só um processo que se recuperou inteiro grava snapshots
         self._cons_pag: Consumer | None = None
         self._cons_rec: Consumer | None = None
@@ -281,42 +283,10 @@ class DecisorEmEtapas:
             leitor.close()
         return recebedor, pagador
 
-    def _reler(self, topico: str, faixas_por_lote: list[dict[int, tuple[int, int]]]):
-        """As mensagens de cada faixa, lote a lote, de uma leitura só do tópico (gerador de listas por lote)."""
-        from confluent_kafka import KafkaError, TopicPartition
-
-        inicios: dict[int, int] = {}
-        for faixas in faixas_por_lote:
-            for q, (ini, fim) in faixas.items():
-                if fim > ini:
-                    inicios.setdefault(q, ini)
+    def _reler(self, topico: str, faixas_por_lote: list[dict[int, tuple[int, int]]]) -> Iterator[list[Message]]:
         leitor = self._leitor()
-        guardadas: dict[int, list[Message]] = {q: [] for q in inicios}
-        vistos = {q: ini - 1 for q, ini in inicios.items()}
-        no_fim: set[int] = set()
         try:
-            if inicios:
-                leitor.assign([TopicPartition(topico, q, ini) for q, ini in inicios.items()])
-            for faixas in faixas_por_lote:
-                while [q for q, (ini, fim) in faixas.items() if fim > ini and vistos[q] < fim - 1 and q not in no_fim]:
-                    for m in leitor.consume(10_000, timeout=1.0):
-                        if m.error():
-                            if m.error().code() == KafkaError._PARTITION_EOF:
-                                no_fim.add(m.partition())
-                                continue
-                            raise ErroDeRecuperacao(f"Kafka: erro relendo {topico}: {m.error()}")
-                        guardadas[m.partition()].append(m)
-                        vistos[m.partition()] = m.offset()
-                        no_fim.discard(m.partition())
-                do_lote: list[Message] = []
-                for q, (ini, fim) in faixas.items():
-                    if fim <= ini:
-                        continue
-                    deste = guardadas[q]
-                    corte = next((k for k, m in enumerate(deste) if m.offset() >= fim), len(deste))
-                    do_lote += [m for m in deste[:corte] if m.offset() >= ini]
-                    guardadas[q] = deste[corte:]
-                yield do_lote
+            yield from reler_faixas(leitor, topico, faixas_por_lote)
         finally:
             leitor.close()
 
@@ -574,26 +544,8 @@ class DecisorEmEtapas:
 
     # Snapshots ---------------------------------------------------------------------------------
     def _talvez_snapshot(self, forcar: bool = False) -> None:
-        """Copia o estado (no laço) e o grava inteiro noutra linha, um de cada vez (sem escrita aleatória)."""
-        agora = time.monotonic()
-        if not self._iniciado or (self._snapshot is not None and self._snapshot.is_alive()):
-            return
-        if not forcar and agora - self.ultimo_snapshot < self.cfg.intervalo_snapshot_decisao_s:
-            return
-        self.ultimo_snapshot = agora
-        estado, lote = self.estado_completo(), max(self.proximo_lote - 1, 0)
-        self._snapshot = threading.Thread(
-            target=self._gravar_snapshot, args=(lote, estado), name="detector-pix-snapshot-etapas", daemon=True
-        )
-        self._snapshot.start()
-        if forcar:
-            self._snapshot.join()
-
-    def _gravar_snapshot(self, lote: int, estado: dict[str, np.ndarray]) -> None:
-        try:
-            self.armazem.salvar_snapshot(lote, estado)
-        except Exception as erro:  # sem snapshot novo a recuperação refaz mais lotes, mas nada se perde
-            log.warning("Snapshot do lote %s falhou (%s); o anterior continua valendo.", lote, erro)
+        if self._iniciado:
+            self.snapshots.talvez(max(self.proximo_lote - 1, 0), self.estado_completo, forcar)
 
     def estado_completo(self) -> dict[str, np.ndarray]:
         """O estado das duas etapas e onde cada uma está nos tópicos (o que já confirmou)."""

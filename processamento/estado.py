@@ -18,7 +18,10 @@ import io
 import logging
 import os
 import re
+import threading
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -148,3 +151,39 @@ class ArmazemDeEstado:
             with np.load(caminho, allow_pickle=False) as dados:
                 sequencia.append({k: dados[k] for k in dados.files})
         return sequencia
+
+
+class SnapshotsEmSegundoPlano:
+    """O estado copiado no laço (rápido) e gravado inteiro noutra linha, um de cada vez: o laço não espera o disco.
+
+    Quem tem o log dos lotes noutro lugar (a decisão em tempo real, no Kafka) perde só tempo de recuperação se um
+    snapshot falhar: o anterior continua valendo.
+    """
+
+    def __init__(self, armazem: ArmazemDeEstado, intervalo_s: float, nome: str) -> None:
+        self.armazem, self.intervalo_s, self.nome = armazem, intervalo_s, nome
+        self.ultimo = time.monotonic()
+        self._linha: threading.Thread | None = None
+
+    def talvez(self, lote: int, estado: Callable[[], dict[str, np.ndarray]], forcar: bool = False) -> None:
+        """Grava se passou ``intervalo_s`` desde o último (ou se ``forcar``, esperando a gravação terminar)."""
+        if self._linha is not None and self._linha.is_alive():
+            if not forcar:
+                return
+            self._linha.join()
+        agora = time.monotonic()
+        if not forcar and agora - self.ultimo < self.intervalo_s:
+            return
+        self.ultimo = agora
+        self._linha = threading.Thread(target=self._gravar, args=(lote, estado()), name=self.nome, daemon=True)
+        self._linha.start()
+        if forcar:
+            self._linha.join()
+
+    def _gravar(self, lote: int, estado: dict[str, np.ndarray]) -> None:
+        try:
+            self.armazem.salvar_snapshot(lote, estado)
+        except Exception as erro:  # sem snapshot novo a recuperação refaz mais lotes, mas nada se perde
+            log.warning(
+                "Snapshot do lote %s em %s falhou (%s); o anterior continua valendo.", lote, self.armazem.pasta, erro
+            )

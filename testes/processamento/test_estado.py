@@ -135,3 +135,23 @@ def test_snapshot_ilegivel_fica_para_tras(tmp_path: Path) -> None:
         "snapshot-000000000003.npz",
         "snapshot-000000000004.npz",
     ]
+
+
+def test_snapshot_forcado_com_outro_gravando_espera_e_grava(tmp_path: Path) -> None:
+    """O snapshot do encerramento não se perde porque o periódico ainda estava gravando (ele espera e grava)."""
+    import threading
+
+    from processamento.estado import SnapshotsEmSegundoPlano
+
+    liberar, gravados = threading.Event(), []
+
+    class ArmazemLento(ArmazemDeEstado):
+        def salvar_snapshot(self, lote: int, estado: dict[str, np.ndarray], guardar: int = 2) -> None:
+            liberar.wait(10)
+            gravados.append(lote)
+
+    snapshots = SnapshotsEmSegundoPlano(ArmazemLento(tmp_path), intervalo_s=0, nome="teste")
+    snapshots.talvez(1, lambda: {"x": np.arange(3)})  # começa a gravar e fica preso
+    threading.Timer(0.2, liberar.set).start()
+    snapshots.talvez(2, lambda: {"x": np.arange(3)}, forcar=True)
+    assert gravados == [1, 2]
