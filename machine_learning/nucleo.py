@@ -251,6 +251,25 @@ class ErroDeRecuperacao(RuntimeError):
     """O estado não pode ser reconstruído de forma exata: parar é melhor que decidir com estado errado."""
 
 
+def faixas_para_json(faixas: dict[int, tuple[int, int]]) -> dict[str, list[int]]:
+    """``partição -> [início, fim)`` como vai no registro de um lote (JSON só tem chaves de texto)."""
+    return {str(p): [a, b] for p, (a, b) in faixas.items()}
+
+
+def faixas_de_json(d: dict[str, list[int]]) -> dict[int, tuple[int, int]]:
+    return {int(p): (int(f[0]), int(f[1])) for p, f in d.items()}
+
+
+def leitor_de_recuperacao(cfg: Configuracao, grupo: str) -> Consumer:
+    """Consumidor sem commit, só transações confirmadas, com aviso de fim de partição: relê faixas conhecidas."""
+    from confluent_kafka import Consumer
+
+    return Consumer(
+        {**opcoes_cliente_kafka(cfg), "group.id": f"{grupo}:recuperacao", "enable.auto.commit": "false",
+         "isolation.level": "read_committed", "enable.partition.eof": "true", "auto.offset.reset": "earliest"}
+    )  # fmt: skip
+
+
 def reler_faixas(
     leitor: Consumer, topico: str, faixas_por_lote: list[dict[int, tuple[int, int]]]
 ) -> Iterator[list[Message]]:

@@ -45,6 +45,9 @@ from machine_learning.nucleo import (
     ErroDeRecuperacao,
     NucleoDeDecisao,
     ResultadoDoLote,
+    faixas_de_json,
+    faixas_para_json,
+    leitor_de_recuperacao,
     marcas_de_registro,
     marcas_para_registro,
     mensagens_kafka,
@@ -94,7 +97,7 @@ class RegistroDeLote:
             {
                 "lote": self.lote,
                 "agora_ms": self.agora_ms,
-                "faixas": {str(p): list(f) for p, f in self.faixas.items()},
+                "faixas": faixas_para_json(self.faixas),
                 "marcas": [list(m) for m in self.marcas],
                 "med_ate": self.med_ate,
                 "bloqueios": self.bloqueios,
@@ -104,7 +107,7 @@ class RegistroDeLote:
     @classmethod
     def de_json(cls, bruto: bytes) -> RegistroDeLote:
         d = json.loads(bruto)
-        faixas = {int(p): (int(f[0]), int(f[1])) for p, f in d["faixas"].items()}
+        faixas = faixas_de_json(d["faixas"])
         marcas = [(r, int(t)) for r, t in d["marcas"]]
         return cls(int(d["lote"]), int(d["agora_ms"]), faixas, marcas, d["med_ate"], d.get("bloqueios", []))
 
@@ -294,22 +297,12 @@ class DecisorEmTempoReal:
         )  # fmt: skip
         return med_ate
 
-    def _leitor_de_recuperacao(self) -> Consumer:
-        """Consumidor sem commit, só transações confirmadas, com aviso de fim de partição: relê faixas conhecidas."""
-        from confluent_kafka import Consumer
-
-        return Consumer(
-            {**opcoes_cliente_kafka(self.cfg), "group.id": f"{self.identidade}:recuperacao",
-             "enable.auto.commit": "false", "isolation.level": "read_committed", "enable.partition.eof": "true",
-             "auto.offset.reset": "earliest"}
-        )  # fmt: skip
-
     def _ler_registros(self, desde: int, depois_do_lote: int) -> list[RegistroDeLote]:
         """Os registros de lote confirmados a partir do offset ``desde``, até o fim do tópico de lotes."""
         from confluent_kafka import KafkaError, TopicPartition
 
         topico = self.cfg.topico_lotes_decisao
-        leitor = self._leitor_de_recuperacao()
+        leitor = leitor_de_recuperacao(self.cfg, self.identidade)
         registros: list[RegistroDeLote] = []
         try:
             leitor.assign([TopicPartition(topico, 0, desde)])
@@ -339,7 +332,7 @@ class DecisorEmTempoReal:
 
     def _refazer(self, registros: list[RegistroDeLote]) -> int:
         """Passa cada lote registrado pelo núcleo de novo (sem decidir): o estado volta ao dos offsets confirmados."""
-        leitor = self._leitor_de_recuperacao()
+        leitor = leitor_de_recuperacao(self.cfg, self.identidade)
         med_ate = -1
         try:
             relidas = reler_faixas(leitor, self.cfg.topico_transacoes, [r.faixas for r in registros])

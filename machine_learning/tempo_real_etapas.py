@@ -38,6 +38,9 @@ from machine_learning.nucleo import (
     ErroDeRecuperacao,
     NucleoDeDecisao,
     ResultadoDoLote,
+    faixas_de_json,
+    faixas_para_json,
+    leitor_de_recuperacao,
     marcas_de_registro,
     marcas_para_registro,
     mensagens_kafka,
@@ -67,14 +70,6 @@ log = logging.getLogger("detector_pix.tempo_real_etapas")
 # Ponto de falha dos testes de queda: "etapas_antes_do_commit:<lote>" mata o processo (SIGKILL) com a transação do
 # lote do pagador aberta. Vazio em produção.
 _PONTO_DE_FALHA = os.environ.get("DETECTOR_PIX_PONTO_DE_FALHA", "")
-
-
-def _faixas_json(faixas: dict[int, tuple[int, int]]) -> dict[str, list[int]]:
-    return {str(p): [a, b] for p, (a, b) in faixas.items()}
-
-
-def _faixas_de(d: dict[str, list[int]]) -> dict[int, tuple[int, int]]:
-    return {int(p): (int(f[0]), int(f[1])) for p, f in d.items()}
 
 
 class DecisorEmEtapas:
@@ -247,22 +242,12 @@ class DecisorEmEtapas:
         confirmados = consumidor.committed(pedidos, timeout=30)
         return {(tp.topic, tp.partition): tp.offset for tp in confirmados if tp.offset >= 0}
 
-    def _leitor(self, **extras: str) -> Consumer:
-        """Consumidor sem commit, só transações confirmadas, com aviso de fim de partição: relê faixas conhecidas."""
-        from confluent_kafka import Consumer
-
-        return Consumer(
-            {**opcoes_cliente_kafka(self.cfg), "group.id": f"{self.grupo_recebedor}:recuperacao",
-             "enable.auto.commit": "false", "isolation.level": "read_committed", "enable.partition.eof": "true",
-             "auto.offset.reset": "earliest", **extras}
-        )  # fmt: skip
-
     def _ler_registros(self) -> tuple[list[dict], list[dict]]:
         """Os registros de lote deste processo depois do snapshot: (os do recebedor, os do pagador), em ordem."""
         from confluent_kafka import KafkaError, TopicPartition
 
         topico = self.cfg.topico_lotes_decisao
-        leitor = self._leitor()
+        leitor = leitor_de_recuperacao(self.cfg, self.grupo_recebedor)
         recebedor, pagador = [], []
         try:
             leitor.assign([TopicPartition(topico, 0, self.proximo_registro)])
@@ -284,7 +269,7 @@ class DecisorEmEtapas:
         return recebedor, pagador
 
     def _reler(self, topico: str, faixas_por_lote: list[dict[int, tuple[int, int]]]) -> Iterator[list[Message]]:
-        leitor = self._leitor()
+        leitor = leitor_de_recuperacao(self.cfg, self.grupo_recebedor)
         try:
             yield from reler_faixas(leitor, topico, faixas_por_lote)
         finally:
@@ -292,7 +277,7 @@ class DecisorEmEtapas:
 
     def _refazer_recebedor(self, registros: list[dict]) -> None:
         """Cada lote do recebedor de novo, com o seu relógio e as suas marcas, sem publicar nada."""
-        faixas = [_faixas_de(r["faixas"]) for r in registros]
+        faixas = [faixas_de_json(r["faixas"]) for r in registros]
         for registro, deste, mensagens in zip(
             registros, faixas, self._reler(self.cfg.topico_transacoes, faixas), strict=True
         ):
@@ -307,7 +292,7 @@ class DecisorEmEtapas:
     def _refazer_pagador(self, registros: list[dict]) -> None:
         """Cada lote do pagador de novo (features do pagador e os bloqueios registrados), sem decidir."""
         tx, reg = self.cfg.topico_transacoes, self.cfg.topico_features_recebedor
-        faixas = [_faixas_de(r["faixas"]) for r in registros]
+        faixas = [faixas_de_json(r["faixas"]) for r in registros]
         # Os registros do recebedor dessas mensagens: do que o snapshot tinha como posição até o fim das faixas.
         do_recebedor: dict[tuple[int, int], RegistroDoRecebedor] = {}
         leitor_reg = self._reler_ate(reg, {q: self.pos_pag.get((reg, q), 0) for q in self.minhas})
@@ -328,7 +313,7 @@ class DecisorEmEtapas:
         """Registros do recebedor a partir das posições dadas, em pedaços, até o fim atual do tópico."""
         from confluent_kafka import KafkaError, TopicPartition
 
-        leitor = self._leitor()
+        leitor = leitor_de_recuperacao(self.cfg, self.grupo_recebedor)
         try:
             leitor.assign([TopicPartition(topico, q, ini) for q, ini in inicios.items()])
             no_fim: set[int] = set()
@@ -416,7 +401,7 @@ class DecisorEmEtapas:
         faixas = {q: (int(antes.get(q, primeiros.get(q, o))), o) for q, o in posicoes.items()}
         lote = self.lote_recebedor
         registro = {"etapa": "recebedor", "processo": [self.i, self.n], "lote": lote, "agora_ms": int(agora * 1000),
-                    "faixas": _faixas_json(faixas), "marcas": marcas_para_registro(marcas)}  # fmt: skip
+                    "faixas": faixas_para_json(faixas), "marcas": marcas_para_registro(marcas)}  # fmt: skip
         produtor = self._prod_rec
         produtor.begin_transaction()
         for particao, deste in registros.items():
@@ -494,7 +479,7 @@ class DecisorEmEtapas:
             usados = [o for _, o in self._registros[q].values()]
             if q in self._ultimo_reg:
                 posicoes[(reg, q)] = min(usados) if usados else self._ultimo_reg[q] + 1
-        registro = {"etapa": "pagador", "processo": [self.i, self.n], "lote": lote, "faixas": _faixas_json(faixas),
+        registro = {"etapa": "pagador", "processo": [self.i, self.n], "lote": lote, "faixas": faixas_para_json(faixas),
                     "registros": {str(q): o for (t, q), o in posicoes.items() if t == reg},
                     "bloqueios": [b.como_lista() for b in resultado.bloqueios]}  # fmt: skip
         produtor = self._prod_pag

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import pandas as pd
 import pytest
 from mlflow.pyfunc import PythonModel
 
@@ -107,6 +108,25 @@ def ingerir(spark: SparkSession, cfg: Configuracao) -> None:
 
     for topico, nome in ((cfg.topico_transacoes, "bronze_transacoes"), (cfg.topico_med, "bronze_med")):
         iniciar_ingestao(spark, cfg, topico, tabela(cfg, nome), disponivel=True).awaitTermination()
+
+
+def conferir_decisoes_iguais(cfg: Configuracao, referencia: Configuracao, enviadas: int) -> pd.DataFrame:
+    """As decisões ``read_committed`` de ``cfg`` são as de ``referencia`` (mesmo Pix, decisão, score e motivos), cada
+    ``id_decisao`` uma vez, e cada Pix válido decidido uma vez; devolve as de ``cfg`` (índice ``id_decisao``)."""
+    from machine_learning.decisao import MENSAGEM_INVALIDA
+    from machine_learning.nucleo import ler_decisoes_kafka
+
+    obtidas = ler_decisoes_kafka(cfg).set_index("id_decisao").sort_index()
+    esperadas = ler_decisoes_kafka(referencia).set_index("id_decisao").sort_index()
+    assert obtidas.index.is_unique and len(obtidas) > 0.9 * enviadas
+    assert obtidas.index.equals(esperadas.index)
+    for coluna in ("end_to_end_id", "decisao", "versao_modelo"):
+        assert (obtidas[coluna] == esperadas[coluna]).all(), coluna
+    assert (obtidas["score"].fillna(-1) == esperadas["score"].fillna(-1)).all()
+    assert (obtidas["motivos"].map(tuple) == esperadas["motivos"].map(tuple)).all()
+    validas = obtidas[~obtidas["motivos"].map(lambda m: MENSAGEM_INVALIDA in m)]
+    assert validas["end_to_end_id"].is_unique  # um Pix válido, uma decisão
+    return obtidas
 
 
 # Monitoramento -------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from plataforma.tabelas import checkpoint, tabela
 from simulador import Parametros, gerar_tudo, produzir_mensagens
 from simulador.parametros import DEFEITOS
 from testes.processos import executar_em_processo
-from testes.util import CHAVE, DIVISAO, PARAMETROS_TREINO, cfg_isolada, esperar
+from testes.util import CHAVE, DIVISAO, PARAMETROS_TREINO, cfg_isolada, conferir_decisoes_iguais, esperar
 
 pytestmark = pytest.mark.integracao
 
@@ -262,16 +262,7 @@ def test_sigkill_no_meio_da_transacao_e_nas_quedas_cada_pix_decidido_uma_vez_com
     referencia.executar(disponivel=True)
     referencia.encerrar()
 
-    kafka = ler_decisoes_kafka(cfg).set_index("id_decisao").sort_index()
-    esperado = ler_decisoes_kafka(sem_queda).set_index("id_decisao").sort_index()
-    assert kafka.index.is_unique and len(kafka) > 0.9 * enviadas
-    assert kafka.index.equals(esperado.index)
-    for coluna in ("end_to_end_id", "decisao", "versao_modelo"):
-        assert (kafka[coluna] == esperado[coluna]).all(), coluna
-    assert (kafka["score"].fillna(-1) == esperado["score"].fillna(-1)).all()
-    assert (kafka["motivos"].map(tuple) == esperado["motivos"].map(tuple)).all()
-    validas = kafka[~kafka["motivos"].map(lambda m: MENSAGEM_INVALIDA in m)]
-    assert validas["end_to_end_id"].is_unique  # um Pix válido, uma decisão
+    kafka = conferir_decisoes_iguais(cfg, sem_queda, enviadas)
     # A transação abortada deixou decisões no log do tópico; read_committed não as vê.
     assert _mensagens_no_topico(cfg.topico_decisoes, cfg) > len(kafka)
 
