@@ -9,6 +9,8 @@ import json
 import pandas as pd
 import pytest
 from chispa import assert_df_equality
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 
 from processamento.deduplicacao import Deduplicador
@@ -222,3 +224,35 @@ def test_particao_adiantada_no_backlog_nao_faz_a_outra_esquecer_duplicatas() -> 
     restaurado = Deduplicador(janela_h=24)  # e o relógio por partição sobrevive ao estado gravado
     restaurado.aplicar(dedup.extrair(completo=True))
     assert restaurado.classificar(pd.Series([na_1]), pd.Series(["t/1"]))[0].tolist() == [True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 40)), max_size=30),  # (minuto, sufixo) por id
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 7),
+)
+def test_deduplicacao_igual_a_um_conjunto_em_lotes_e_depois_do_estado_gravado(
+    lotes: list[list[tuple[int, int]]], restaurar_depois: int
+) -> None:
+    """A memória por minuto (arrays ordenados, busca binária) responde como um ``set`` de todos os ids já
+    aceitos, lote a lote, e também depois de gravada e restaurada no meio do caminho."""
+    dedup, aceitos = Deduplicador(janela_h=24), set()
+    for i, lote in enumerate(lotes):
+        if i == restaurar_depois:
+            restaurado = Deduplicador(janela_h=24)
+            restaurado.aplicar(dedup.extrair(completo=True))
+            dedup = restaurado
+        ids = [f"E00000000202611020{10 + minuto:03d}x{sufixo:010d}" for minuto, sufixo in lote]
+        duplicata, antigo = dedup.classificar(pd.Series(ids, dtype=object))
+        esperado, no_lote = [], set()
+        for id_ in ids:
+            esperado.append(id_ in aceitos or id_ in no_lote)
+            no_lote.add(id_)
+        assert duplicata.tolist() == esperado
+        assert not antigo.any()
+        aceitos |= no_lote
+    assert dedup.ids_na_memoria == len(aceitos)
