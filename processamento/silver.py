@@ -226,7 +226,8 @@ def _com_coordenadas(bronze: pd.DataFrame, linhas: list[dict], esquema: T.Struct
     colunas: dict[str, object] = {}
     for campo in esquema.fields:
         if campo.name in coordenadas:
-            colunas[campo.name] = bronze[campo.name].to_numpy()
+            # ``.array``: uma data com fuso vira objeto Timestamp a Timestamp com ``to_numpy`` (~4 µs por valor).
+            colunas[campo.name] = bronze[campo.name].array
             continue
         valores = list(transpostas.get(campo.name, ()))
         if isinstance(campo.dataType, T.TimestampType):  # datas como datetime UTC, mesmo num lote só de inválidas
