@@ -106,14 +106,21 @@ def decidir(features: pd.DataFrame, score: np.ndarray, limiares: dict[str, float
     decisao = np.where(matriz[:, duras].any(axis=1), BLOQUEAR, faixa)
     nomes = [r.nome for r in REGRAS]
     rotulo_faixa = {f: f"SCORE_{f}>={limiares[f]:.4g}" for f in (REVISAR, BLOQUEAR)}
-    motivos = []
-    for linha, d, f in zip(matriz, decisao, faixa, strict=True):
-        if d == APROVAR:
-            motivos.append([])
+    # Os motivos dependem só do padrão de sinais e da faixa: montados uma vez por padrão distinto (poucos por
+    # lote), não Pix a Pix (uma lista e duas buscas por alerta pesavam num lote cheio de alertas).
+    codigo = matriz.astype(np.int64) @ (np.int64(1) << np.arange(len(REGRAS), dtype=np.int64))
+    codigo = np.where(decisao == APROVAR, -1, codigo * 3 + (faixa == REVISAR) + 2 * (faixa == BLOQUEAR))
+    distintos, posicao = np.unique(codigo, return_inverse=True)
+    por_padrao: list[list[str]] = []
+    for c in distintos.tolist():
+        if c < 0:
+            por_padrao.append([])
             continue
+        linha = (c // 3 >> np.arange(len(REGRAS))) & 1 == 1
         acionadas = [nomes[i] for i in np.flatnonzero(linha & duras)]
-        if f != APROVAR:
-            acionadas.append(rotulo_faixa[f])
+        if c % 3:
+            acionadas.append(rotulo_faixa[REVISAR if c % 3 == 1 else BLOQUEAR])
         acionadas += [nomes[i] for i in np.flatnonzero(linha & ~duras)]
-        motivos.append(acionadas)
+        por_padrao.append(acionadas)
+    motivos = [list(por_padrao[i]) for i in posicao.tolist()]  # uma lista por Pix: quem recebe pode alterá-la
     return pd.DataFrame({"decisao": decisao, "motivos": motivos}, index=features.index)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import machine_learning.decisao as modulo_decisao
 from machine_learning.decisao import (
     APROVAR,
     BLOQUEAR,
     LIMIARES_SO_REGRAS,
+    REGRAS,
     REVISAR,
     decidir,
     pontuar_regras,
@@ -92,3 +97,23 @@ def test_score_so_de_regras_fica_entre_0_e_1_e_ordena_pela_gravidade() -> None:
         rec_idade_conta_s=0.0, pag_valor_razao_media=1e6,
     )  # fmt: skip
     assert pontuar_regras(tudo)[0] < 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.booleans(), min_size=len(REGRAS), max_size=len(REGRAS)), st.floats(0, 1))))
+def test_motivos_montados_por_padrao_seguem_a_definicao_pix_a_pix(linhas: list[tuple[list[bool], float]]) -> None:
+    """Os motivos saem uma vez por padrão de sinais; cada Pix recebe o da definição: regras duras acionadas, a
+    faixa do score (se não for APROVAR) e os sinais comportamentais, na ordem de ``REGRAS``; nada se APROVAR."""
+    matriz = np.array([s for s, _ in linhas], dtype=bool).reshape(len(linhas), len(REGRAS))
+    score = np.array([p for _, p in linhas], dtype=np.float64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(modulo_decisao, "sinais", lambda _features: matriz)
+        saida = decidir(pd.DataFrame(index=range(len(linhas))), score, LIMIARES)
+    for sinal, p, decisao, motivos in zip(matriz, score, saida["decisao"], saida["motivos"], strict=True):
+        duras = [r.nome for r, s in zip(REGRAS, sinal, strict=True) if s and r.dura]
+        faixa = BLOQUEAR if p >= LIMIARES[BLOQUEAR] else REVISAR if p >= LIMIARES[REVISAR] else APROVAR
+        assert decisao == (BLOQUEAR if duras else faixa)
+        rotulo = [f"SCORE_{faixa}>={LIMIARES[faixa]:.4g}"] if faixa != APROVAR else []
+        outras = [r.nome for r, s in zip(REGRAS, sinal, strict=True) if s and not r.dura]
+        assert motivos == ([] if decisao == APROVAR else duras + rotulo + outras)
+    assert len({id(m) for m in saida["motivos"]}) == len(saida)  # listas próprias: alterar uma não muda outra
