@@ -398,8 +398,12 @@ def escrever_em_docs(
         metas = (
             f"Metas nesta máquina: p99 <= 250 ms a 1.000 Pix/s: **{n(um_mil['p99_s'] * 1000)} ms** "
             f"({'atendida' if um_mil['p99_s'] <= 0.25 else 'não atendida'}); p99 até 3x o piso a 1.000/s: "
-            f"**{n(um_mil['p99_s'] / piso, 2)}x** ({'atendida' if um_mil['p99_s'] <= 3 * piso else 'não atendida'})."
+            f"**{n(um_mil['p99_s'] / piso, 2)}x** ({'atendida' if um_mil['p99_s'] <= 3 * piso else 'não atendida'})"
         )
+    if sustentavel:
+        meta_taxa = "atendida" if ok and max(ok) >= 10_000 else "não atendida"
+        metas += f"{'; ' if metas else 'Meta nesta máquina: '}taxa sustentada >= 10.000 Pix/s: {meta_taxa}"
+    metas += "." if metas else ""
     corpo = f"""Comando: `detector-pix bench pontuacao --taxas {args.taxas} --duracao {args.duracao:g} --sustentavel \
 {args.sustentavel}`.
 Data: {agora()}. Máquina: {maquina()}. Carga média ao terminar (1/5/15 min): {carga()}.
@@ -489,7 +493,7 @@ def adicionar_subcomando(alvos: argparse._SubParsersAction) -> None:
     alvo.add_argument("--taxas", default="1000,5000,10000", help="Pix por segundo, separados por vírgula")
     alvo.add_argument("--duracao", type=float, default=30.0, help="segundos de tráfego em cada desenho e taxa")
     alvo.add_argument(
-        "--sustentavel", default="2000,3000,4000,5000,6000,8000,10000",
+        "--sustentavel", default="2000,4000,6000,8000,10000,12000,15000",
         help="taxas (crescentes) para achar a máxima com p99 <= 1 s em 60 s; vazio = não procurar",
     )  # fmt: skip
     alvo.add_argument(
