@@ -1,6 +1,6 @@
 """Medição do ``docs/modelo.md``: simulação padrão (semente fixa), divisão honesta, treino e registro.
 
-Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 28] [--dados /tmp/medicao]``;
+Uso: ``.venv/bin/python -m machine_learning.medicao [--clientes 20000] [--dias 56] [--dados /tmp/medicao]``;
 ``--regras`` não treina: mostra, no teste, quantas transações cada regra marca e com que precisão e recall.
 ``--fracao-laranja-alugada 0 --fracao-laranja-dormente 0`` mede com todas as laranjas novas (o simulador de antes);
 ``--mistura original``, com as seis primeiras tipologias (antes das mecânicas de generalização).
@@ -49,7 +49,7 @@ def analisar_regras(dados: DadosSimulados) -> pd.DataFrame:
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--clientes", type=int, default=20_000)
-    args.add_argument("--dias", type=float, default=28.0)
+    args.add_argument("--dias", type=float, default=56.0)  # 8 semanas: ~39 dias de treino (docs/modelo.md)
     args.add_argument("--semente", type=int, default=42)
     args.add_argument("--dados", default="/tmp/detector-pix-medicao", help="pasta do MLflow desta medição")
     args.add_argument("--regras", action="store_true", help="só a análise das regras no teste (sem treino)")
