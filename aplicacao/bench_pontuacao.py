@@ -392,18 +392,18 @@ def escrever_em_docs(
     if ok and len(ok) == len(sustentavel):
         maxima += " (a maior tentada; o limite pode estar acima, ou no gerador de tráfego)"
     um_mil = resultados.get(("tempo_real", 1000.0))
-    metas = ""
+    partes = []
     if um_mil:
         piso = resultados[("piso", 1000.0)]["p99_s"]
-        metas = (
-            f"Metas nesta máquina: p99 <= 250 ms a 1.000 Pix/s: **{n(um_mil['p99_s'] * 1000)} ms** "
-            f"({'atendida' if um_mil['p99_s'] <= 0.25 else 'não atendida'}); p99 até 3x o piso a 1.000/s: "
-            f"**{n(um_mil['p99_s'] / piso, 2)}x** ({'atendida' if um_mil['p99_s'] <= 3 * piso else 'não atendida'})"
-        )
+        partes += [
+            f"p99 <= 250 ms a 1.000 Pix/s: **{n(um_mil['p99_s'] * 1000)} ms** "
+            f"({'atendida' if um_mil['p99_s'] <= 0.25 else 'não atendida'})",
+            f"p99 até 3x o piso a 1.000/s: **{n(um_mil['p99_s'] / piso, 2)}x** "
+            f"({'atendida' if um_mil['p99_s'] <= 3 * piso else 'não atendida'})",
+        ]
     if sustentavel:
-        meta_taxa = "atendida" if ok and max(ok) >= 10_000 else "não atendida"
-        metas += f"{'; ' if metas else 'Meta nesta máquina: '}taxa sustentada >= 10.000 Pix/s: {meta_taxa}"
-    metas += "." if metas else ""
+        partes.append(f"taxa sustentada >= 10.000 Pix/s: {'atendida' if ok and max(ok) >= 10_000 else 'não atendida'}")
+    metas = f"Metas nesta máquina: {'; '.join(partes)}." if partes else ""
     corpo = f"""Comando: `detector-pix bench pontuacao --taxas {args.taxas} --duracao {args.duracao:g} --sustentavel \
 {args.sustentavel}`.
 Data: {agora()}. Máquina: {maquina()}. Carga média ao terminar (1/5/15 min): {carga()}.

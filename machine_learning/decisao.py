@@ -107,20 +107,19 @@ def decidir(features: pd.DataFrame, score: np.ndarray, limiares: dict[str, float
     nomes = [r.nome for r in REGRAS]
     rotulo_faixa = {f: f"SCORE_{f}>={limiares[f]:.4g}" for f in (REVISAR, BLOQUEAR)}
     # Os motivos dependem só do padrão de sinais e da faixa: montados uma vez por padrão distinto (poucos por
-    # lote), não Pix a Pix (uma lista e duas buscas por alerta pesavam num lote cheio de alertas).
-    codigo = matriz.astype(np.int64) @ (np.int64(1) << np.arange(len(REGRAS), dtype=np.int64))
-    codigo = np.where(decisao == APROVAR, -1, codigo * 3 + (faixa == REVISAR) + 2 * (faixa == BLOQUEAR))
-    distintos, posicao = np.unique(codigo, return_inverse=True)
+    # lote), a partir da primeira linha que o tem, não Pix a Pix (uma lista e duas buscas por alerta).
+    padrao = matriz.astype(np.int64) @ (np.int64(1) << np.arange(len(REGRAS), dtype=np.int64))
+    padrao = np.where(decisao == APROVAR, -1, padrao * 3 + (faixa == REVISAR) + 2 * (faixa == BLOQUEAR))
+    _, primeiras, posicao = np.unique(padrao, return_index=True, return_inverse=True)
     por_padrao: list[list[str]] = []
-    for c in distintos.tolist():
-        if c < 0:
+    for i in primeiras.tolist():
+        if decisao[i] == APROVAR:
             por_padrao.append([])
             continue
-        linha = (c // 3 >> np.arange(len(REGRAS))) & 1 == 1
-        acionadas = [nomes[i] for i in np.flatnonzero(linha & duras)]
-        if c % 3:
-            acionadas.append(rotulo_faixa[REVISAR if c % 3 == 1 else BLOQUEAR])
-        acionadas += [nomes[i] for i in np.flatnonzero(linha & ~duras)]
+        acionadas = [nomes[j] for j in np.flatnonzero(matriz[i] & duras)]
+        if faixa[i] != APROVAR:
+            acionadas.append(rotulo_faixa[faixa[i]])
+        acionadas += [nomes[j] for j in np.flatnonzero(matriz[i] & ~duras)]
         por_padrao.append(acionadas)
-    motivos = [list(por_padrao[i]) for i in posicao.tolist()]  # uma lista por Pix: quem recebe pode alterá-la
+    motivos = [list(por_padrao[k]) for k in posicao.tolist()]  # uma lista por Pix: quem recebe pode alterá-la
     return pd.DataFrame({"decisao": decisao, "motivos": motivos}, index=features.index)
